@@ -1,0 +1,211 @@
+import type { Clock } from "../clock.ts";
+import type { Config, DestinationConfig } from "../config/types.ts";
+import type { Logger } from "../log.ts";
+import type { ClaimedDelivery, Settlement, Store } from "../store/store.ts";
+import { settlementFor } from "./outcome.ts";
+import { buildRequest } from "./request.ts";
+import { sendAttempt, type AttemptResult } from "./send.ts";
+
+export interface WorkerOptions {
+  store: Store;
+  /** Read on every pass, so a reloaded config applies without a restart. */
+  config: () => Config;
+  clock: Clock;
+  log: Logger;
+  /** Longest idle sleep between passes (the wake on commit makes new work start at once). */
+  idleMs?: number;
+  /** Extra lease time beyond the destination's timeout before a claim counts as abandoned. */
+  leaseMarginMs?: number;
+  random?: () => number;
+  /** Called after each settled attempt (metrics, tests). */
+  onSettled?: (s: Settlement, dest: DestinationConfig) => void;
+}
+
+export type Worker = ReturnType<typeof createWorker>;
+
+/** Drains the outbox: claim due rows per destination up to its concurrency cap → send → settle. */
+export function createWorker(opts: WorkerOptions) {
+  const { store, clock, log } = opts;
+  const idleMs = opts.idleMs ?? 1000;
+  const leaseMarginMs = opts.leaseMarginMs ?? 30_000;
+  const random = opts.random ?? Math.random;
+
+  const inFlight = new Map<string, number>();
+  const active = new Set<Promise<void>>();
+  let settleQueue: Array<{ s: Settlement; dest: DestinationConfig }> = [];
+  let settleScheduled = false;
+
+  let running = false;
+  let loop: Promise<void> | null = null;
+  let woken = false;
+  let wakeSleeper: (() => void) | null = null;
+  let lastSweep = 0;
+
+  const flushSettlements = () => {
+    settleScheduled = false;
+    const batch = settleQueue;
+    settleQueue = [];
+    if (batch.length === 0) return;
+    try {
+      store.settle(batch.map((b) => b.s));
+    } catch (error) {
+      // The leases will expire and the deliveries be retried: at-least-once holds.
+      log.error("settle failed", { error: String(error), count: batch.length });
+      return;
+    }
+    for (const { s, dest } of batch) {
+      logSettlement(log, s, dest);
+      opts.onSettled?.(s, dest);
+    }
+  };
+
+  const deliver = async (dest: DestinationConfig, d: ClaimedDelivery): Promise<void> => {
+    let result: AttemptResult;
+    try {
+      const req = buildRequest(dest, { deliveryId: d.id, eventType: d.eventType, body: d.body }, clock.now());
+      result = await sendAttempt(req, dest.timeoutMs, clock);
+    } catch (error) {
+      result = { startedAt: clock.now(), durationMs: 0, statusCode: null, responseBody: "", retryAfterMs: null, error: String(error) };
+    }
+    settleQueue.push({ s: settlementFor(dest, d, result, random), dest });
+    if (!settleScheduled) {
+      settleScheduled = true;
+      setImmediate(flushSettlements);
+    }
+  };
+
+  const track = (dest: DestinationConfig, d: ClaimedDelivery) => {
+    inFlight.set(dest.name, (inFlight.get(dest.name) ?? 0) + 1);
+    const p = deliver(dest, d).finally(() => {
+      inFlight.set(dest.name, (inFlight.get(dest.name) ?? 1) - 1);
+      active.delete(p);
+      wake();
+    });
+    active.add(p);
+  };
+
+  /** One pass over every destination; returns how many deliveries it started. */
+  const pass = (): number => {
+    const now = clock.now();
+    if (now - lastSweep >= 1000) {
+      lastSweep = now;
+      const released = store.releaseExpiredLeases(now);
+      if (released > 0) log.warn("expired leases released", { count: released });
+    }
+    let started = 0;
+    for (const dest of Object.values(opts.config().destinations)) {
+      const free = dest.concurrency - (inFlight.get(dest.name) ?? 0);
+      if (free <= 0) continue;
+      const claimed = store.claim(dest.name, free, now, dest.timeoutMs + leaseMarginMs);
+      for (const d of claimed) track(dest, d);
+      started += claimed.length;
+    }
+    return started;
+  };
+
+  /** How long the loop may sleep: until the earliest due delivery of a destination with a free slot. */
+  const sleepBudget = (): number => {
+    const now = clock.now();
+    let budget = idleMs;
+    for (const dest of Object.values(opts.config().destinations)) {
+      if ((inFlight.get(dest.name) ?? 0) >= dest.concurrency) continue;
+      const due = store.nextDueAt(dest.name);
+      if (due !== null) budget = Math.min(budget, Math.max(0, due - now));
+    }
+    return budget;
+  };
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (woken || ms <= 0) {
+        woken = false;
+        resolve();
+        return;
+      }
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeSleeper = null;
+        woken = false;
+        resolve();
+      }
+      wakeSleeper = done;
+    });
+
+  function wake(): void {
+    woken = true;
+    wakeSleeper?.();
+  }
+
+  const run = async () => {
+    while (running) {
+      let started = 0;
+      try {
+        started = pass();
+      } catch (error) {
+        log.error("delivery pass failed", { error: String(error) });
+      }
+      if (!running) break;
+      // Let the started requests and incoming traffic progress before the next claim.
+      if (started > 0) await new Promise((r) => setImmediate(r));
+      else await sleep(sleepBudget());
+    }
+  };
+
+  return {
+    start(): void {
+      if (running) return;
+      running = true;
+      store.releaseAllLeases();
+      loop = run();
+    },
+
+    /** Stops claiming, then waits up to `graceMs` for in-flight attempts; unfinished leases return to pending on the next start. */
+    async stop(graceMs = 10_000): Promise<void> {
+      running = false;
+      wake();
+      await loop;
+      loop = null;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.allSettled([...active]),
+        new Promise((r) => {
+          timer = setTimeout(r, graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      flushSettlements();
+    },
+
+    wake,
+
+    /** Claims everything due now, sends it and settles it; for tests and one-shot draining. */
+    async runOnce(): Promise<number> {
+      let total = 0;
+      for (;;) {
+        const started = pass();
+        total += started;
+        if (started === 0 && active.size === 0) break;
+        await Promise.allSettled([...active]);
+        flushSettlements();
+      }
+      return total;
+    },
+
+    inFlight(): number {
+      return active.size;
+    },
+  };
+}
+
+function logSettlement(log: Logger, s: Settlement, dest: DestinationConfig): void {
+  const fields = {
+    delivery: s.deliveryId,
+    destination: dest.name,
+    status: s.attempt.statusCode,
+    ms: s.attempt.durationMs,
+  };
+  if (s.outcome === "delivered") log.info("delivered", fields);
+  else if (s.outcome === "retry") log.warn("attempt failed", { ...fields, error: s.error, nextAttemptAt: new Date(s.nextAttemptAt).toISOString() });
+  else log.error("delivery dead", { ...fields, error: s.error });
+}

@@ -1,0 +1,56 @@
+// Errors are values with a machine code, an HTTP status and a human message; the edge renders {"error": message}.
+export class RelayError extends Error {
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "RelayError";
+  }
+}
+
+export class NotFound extends RelayError {
+  constructor(message: string) {
+    super("not_found", 404, message);
+  }
+}
+
+export class BadRequest extends RelayError {
+  constructor(message: string, code = "bad_request") {
+    super(code, 400, message);
+  }
+}
+
+export class Unauthorized extends RelayError {
+  constructor(message: string) {
+    super("unauthorized", 401, message);
+  }
+}
+
+export class Forbidden extends RelayError {
+  constructor(message: string) {
+    super("forbidden", 403, message);
+  }
+}
+
+/** One problem in relay.yaml, located by file, line and key path. */
+export interface ConfigIssue {
+  file: string;
+  line: number; // 1-based; 0 when unknown
+  column: number; // 1-based; 0 when unknown
+  path: string; // e.g. routes[2].to
+  message: string;
+}
+
+export class ConfigError extends RelayError {
+  constructor(readonly issues: ConfigIssue[]) {
+    super("config_invalid", 500, issues.map(formatConfigIssue).join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+export function formatConfigIssue(i: ConfigIssue): string {
+  const where = i.line > 0 ? `${i.file}:${i.line}:${i.column}` : i.file;
+  return `${where}: ${i.path ? i.path + ": " : ""}${i.message}`;
+}

@@ -1,0 +1,51 @@
+// Structured JSON logs, one line per record; callers never pass secrets, and redact() guards the known shapes.
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export function createLogger(
+  write: (line: string) => void = (line) => process.stdout.write(line + "\n"),
+  level: LogLevel = (process.env.RELAY_LOG_LEVEL as LogLevel) || "info",
+): Logger {
+  const min = ORDER[level] ?? ORDER.info;
+  const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
+    if (ORDER[lvl] < min) return;
+    write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...redact(fields ?? {}) }));
+  };
+  return {
+    debug: (m, f) => emit("debug", m, f),
+    info: (m, f) => emit("info", m, f),
+    warn: (m, f) => emit("warn", m, f),
+    error: (m, f) => emit("error", m, f),
+  };
+}
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+const SECRET_KEY = /secret|token|password|authorization|api[-_]?key|signature/i;
+
+/** Masks values under secret-looking keys, credentials in URLs and Relay API keys anywhere in strings. */
+export function redact(fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) {
+    if (SECRET_KEY.test(k)) out[k] = "[redacted]";
+    else if (typeof v === "string") out[k] = redactString(v);
+    else if (v && typeof v === "object" && !Array.isArray(v)) out[k] = redact(v as Record<string, unknown>);
+    else out[k] = v;
+  }
+  return out;
+}
+
+export function redactString(s: string): string {
+  return s
+    .replace(/(\w+:\/\/)[^/@\s]+@/g, "$1***@")
+    .replace(/rly_(live|test)_[A-Za-z0-9]+_[A-Za-z0-9_-]+/g, "rly_$1_***")
+    .replace(/whsec_[A-Za-z0-9+/=]+/g, "whsec_***");
+}

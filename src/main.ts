@@ -1,0 +1,91 @@
+#!/usr/bin/env bun
+import { parseArgs } from "node:util";
+import { routingTable } from "./config/describe.ts";
+import { loadConfig } from "./config/load.ts";
+import { ConfigError } from "./errors.ts";
+import { resolveSourceUrls } from "./ingest/source-urls.ts";
+import { createLogger } from "./log.ts";
+import { startRelay } from "./server.ts";
+import { openStore } from "./store/store.ts";
+import { VERSION } from "./version.ts";
+
+const USAGE = `relay ${VERSION} — self-hosted webhook relay gateway
+
+Usage:
+  relay serve   [--config relay.yaml] [--port N]   accept webhooks and deliver them
+  relay check   [--config relay.yaml]              validate the YAML and print the routing table
+  relay sources [--config relay.yaml]              print each source's webhook URL path
+  relay help
+
+The config path defaults to $RELAY_CONFIG, else ./relay.yaml. $RELAY_PORT overrides server.port.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command = "help", ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest,
+    options: { config: { type: "string", short: "c" }, port: { type: "string", short: "p" } },
+    allowPositionals: true,
+    strict: false,
+  });
+  const configPath = (values.config as string | undefined) ?? process.env.RELAY_CONFIG ?? "relay.yaml";
+
+  switch (command) {
+    case "serve":
+      return serve(configPath, (values.port as string | undefined) ?? process.env.RELAY_PORT);
+    case "check": {
+      const config = loadConfig(configPath);
+      console.log(`${config.file}: ok`);
+      console.log(routingTable(config));
+      return 0;
+    }
+    case "sources": {
+      const config = loadConfig(configPath);
+      const store = openStore(config.storage.path);
+      for (const [id, name] of resolveSourceUrls(config, store, Date.now())) console.log(`${name}\tPOST /api/webhook/${id}`);
+      store.close();
+      return 0;
+    }
+    case "help":
+    case "--help":
+    case "-h":
+      console.log(USAGE);
+      return 0;
+    case "version":
+    case "--version":
+      console.log(VERSION);
+      return 0;
+    default:
+      console.error(`unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+async function serve(configPath: string, port: string | undefined): Promise<number> {
+  const log = createLogger();
+  const config = loadConfig(configPath);
+  const relay = await startRelay(config, { log, port: port ? Number(port) : undefined });
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("shutting down", { signal });
+    await relay.stop();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  return new Promise<number>(() => {}); // serve until a signal
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error) => {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      console.error(`${error.issues.length} problem${error.issues.length === 1 ? "" : "s"} in the config`);
+    } else {
+      console.error(error instanceof Error ? error.message : String(error));
+    }
+    process.exit(1);
+  },
+);

@@ -1,0 +1,79 @@
+// Forward-only schema migrations, embedded so the single binary carries them.
+// Each entry runs once, in order, inside a transaction; PRAGMA user_version records how many ran.
+export const migrations: string[] = [
+  `
+  CREATE TABLE events (
+    id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    type TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    headers TEXT NOT NULL,
+    body TEXT NOT NULL,
+    idempotency_key TEXT
+  );
+  CREATE UNIQUE INDEX events_idempotency ON events (source, idempotency_key) WHERE idempotency_key IS NOT NULL;
+  CREATE INDEX events_received_at ON events (received_at);
+
+  CREATE TABLE deliveries (
+    id TEXT PRIMARY KEY,
+    event_id TEXT REFERENCES events (id),
+    digest_id TEXT,
+    route TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    body TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    lease_until INTEGER,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    delivered_at INTEGER
+  );
+  CREATE INDEX deliveries_due ON deliveries (status, destination, next_attempt_at);
+  CREATE INDEX deliveries_event ON deliveries (event_id);
+  CREATE INDEX deliveries_digest ON deliveries (digest_id);
+
+  CREATE TABLE attempts (
+    id INTEGER PRIMARY KEY,
+    delivery_id TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    status_code INTEGER,
+    response TEXT,
+    error TEXT
+  );
+  CREATE INDEX attempts_delivery ON attempts (delivery_id);
+
+  CREATE TABLE digests (
+    id TEXT PRIMARY KEY,
+    destination TEXT NOT NULL,
+    window_start INTEGER NOT NULL,
+    window_end INTEGER NOT NULL,
+    part INTEGER NOT NULL DEFAULT 1,
+    parts INTEGER NOT NULL DEFAULT 1,
+    item_count INTEGER NOT NULL,
+    delivery_id TEXT,
+    created_at INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX digests_window ON digests (destination, window_end, part);
+
+  CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    source TEXT,
+    rate_limit_per_minute INTEGER,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER,
+    revoked_at INTEGER
+  );
+
+  CREATE TABLE source_ids (
+    source TEXT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+  );
+  `,
+];

@@ -1,0 +1,329 @@
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import { migrations } from "./migrations.ts";
+import * as schema from "./schema.ts";
+import type { DeliveryStatus } from "./schema.ts";
+
+export interface NewEvent {
+  id: string;
+  source: string;
+  type: string;
+  receivedAt: number;
+  headers: Record<string, string>;
+  body: string;
+  idempotencyKey?: string | null;
+}
+
+export interface NewDelivery {
+  id: string;
+  route: string;
+  destination: string;
+  /** pending: send now; held_for_digest: wait for the window; dead: the transform failed. */
+  status: Extract<DeliveryStatus, "pending" | "held_for_digest" | "dead">;
+  body: string;
+  nextAttemptAt: number;
+  lastError?: string | null;
+}
+
+export interface RecordResult {
+  eventId: string;
+  /** True when the idempotency key was seen before: nothing new was written. */
+  duplicate: boolean;
+}
+
+export interface ClaimedDelivery {
+  id: string;
+  eventId: string | null;
+  digestId: string | null;
+  route: string;
+  destination: string;
+  eventType: string;
+  body: string;
+  /** Attempts already made before this one. */
+  attempts: number;
+  createdAt: number;
+}
+
+export interface AttemptRecord {
+  startedAt: number;
+  durationMs: number;
+  statusCode: number | null;
+  /** First 1 KB of the response body. */
+  response: string | null;
+  error: string | null;
+}
+
+export type Settlement = { deliveryId: string; attempt: AttemptRecord } & (
+  | { outcome: "delivered"; at: number }
+  | { outcome: "retry"; nextAttemptAt: number; error: string }
+  | { outcome: "dead"; error: string }
+);
+
+export interface StoreOptions {
+  /** Group-commit window: a lone request waits at most this long for company. */
+  maxBatchWaitMs?: number;
+}
+
+export type Store = ReturnType<typeof openStore>;
+
+/** Opens (creating and migrating) the SQLite file; the only place that speaks SQL. */
+export function openStore(path: string, options: StoreOptions = {}) {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new Database(path, { create: true, strict: true });
+  sqlite.exec("PRAGMA journal_mode = WAL");
+  // Every commit is synced before the sender gets its 2xx.
+  sqlite.exec("PRAGMA synchronous = FULL");
+  sqlite.exec("PRAGMA busy_timeout = 5000");
+  migrate(sqlite);
+  const db = drizzle(sqlite, { schema });
+
+  const insertEvent = sqlite.query(
+    `INSERT INTO events (id, source, type, received_at, headers, body, idempotency_key)
+     VALUES ($id, $source, $type, $receivedAt, $headers, $body, $idempotencyKey) ON CONFLICT DO NOTHING`,
+  );
+  const findByIdempotencyKey = sqlite.query<{ id: string }, { source: string; key: string }>(
+    `SELECT id FROM events WHERE source = $source AND idempotency_key = $key`,
+  );
+  const insertDelivery = sqlite.query(
+    `INSERT INTO deliveries (id, event_id, route, destination, event_type, status, body, attempts, next_attempt_at, last_error, created_at)
+     VALUES ($id, $eventId, $route, $destination, $eventType, $status, $body, 0, $nextAttemptAt, $lastError, $createdAt)`,
+  );
+  const claimDue = sqlite.query<RawClaimed, { destination: string; now: number; limit: number; leaseUntil: number }>(
+    `UPDATE deliveries SET status = 'in_flight', lease_until = $leaseUntil
+     WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND destination = $destination
+                  AND next_attempt_at <= $now ORDER BY next_attempt_at LIMIT $limit)
+     RETURNING id, event_id, digest_id, route, destination, event_type, body, attempts, created_at`,
+  );
+  const insertAttempt = sqlite.query(
+    `INSERT INTO attempts (delivery_id, started_at, duration_ms, status_code, response, error)
+     VALUES ($deliveryId, $startedAt, $durationMs, $statusCode, $response, $error)`,
+  );
+  const markDelivered = sqlite.query(
+    `UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = $at,
+     lease_until = NULL, last_error = NULL WHERE id = $id AND status = 'in_flight'`,
+  );
+  const markRetry = sqlite.query(
+    `UPDATE deliveries SET status = 'pending', attempts = attempts + 1, next_attempt_at = $nextAttemptAt,
+     lease_until = NULL, last_error = $error WHERE id = $id AND status = 'in_flight'`,
+  );
+  const markDead = sqlite.query(
+    `UPDATE deliveries SET status = 'dead', attempts = attempts + 1, lease_until = NULL, last_error = $error
+     WHERE id = $id AND status = 'in_flight'`,
+  );
+  const releaseExpired = sqlite.query<unknown, { now: number }>(
+    `UPDATE deliveries SET status = 'pending', lease_until = NULL WHERE status = 'in_flight' AND lease_until < $now`,
+  );
+  const releaseAll = sqlite.query(
+    `UPDATE deliveries SET status = 'pending', lease_until = NULL WHERE status = 'in_flight'`,
+  );
+  const earliestDue = sqlite.query<{ at: number }, { destination: string }>(
+    `SELECT next_attempt_at AS at FROM deliveries WHERE status = 'pending' AND destination = $destination
+     ORDER BY next_attempt_at LIMIT 1`,
+  );
+  const findSourceId = sqlite.query<{ id: string }, { source: string }>(`SELECT id FROM source_ids WHERE source = $source`);
+  const insertSourceId = sqlite.query(
+    `INSERT INTO source_ids (source, id, created_at) VALUES ($source, $id, $createdAt) ON CONFLICT DO NOTHING`,
+  );
+
+  const commitListeners = new Set<() => void>();
+  const notifyCommit = () => {
+    for (const listener of commitListeners) listener();
+  };
+
+  interface PendingRecord {
+    event: NewEvent;
+    deliveries: NewDelivery[];
+    resolve: (r: RecordResult) => void;
+    reject: (e: unknown) => void;
+  }
+  let queue: PendingRecord[] = [];
+  let flushScheduled = false;
+  const maxBatchWaitMs = options.maxBatchWaitMs ?? 0;
+
+  const writeOne = (event: NewEvent, newDeliveries: NewDelivery[]): RecordResult => {
+    const inserted = insertEvent.run({
+      id: event.id,
+      source: event.source,
+      type: event.type,
+      receivedAt: event.receivedAt,
+      headers: JSON.stringify(event.headers),
+      body: event.body,
+      idempotencyKey: event.idempotencyKey ?? null,
+    });
+    if (inserted.changes === 0) {
+      const existing = event.idempotencyKey
+        ? findByIdempotencyKey.get({ source: event.source, key: event.idempotencyKey })
+        : null;
+      if (!existing) throw new Error(`event id collision: ${event.id}`);
+      return { eventId: existing.id, duplicate: true };
+    }
+    for (const d of newDeliveries) {
+      insertDelivery.run({
+        id: d.id,
+        eventId: event.id,
+        route: d.route,
+        destination: d.destination,
+        eventType: event.type,
+        status: d.status,
+        body: d.body,
+        nextAttemptAt: d.nextAttemptAt,
+        lastError: d.lastError ?? null,
+        createdAt: event.receivedAt,
+      });
+    }
+    return { eventId: event.id, duplicate: false };
+  };
+
+  // Nested transactions are savepoints: one bad record fails alone, not its whole commit group.
+  const writeOneSavepoint = sqlite.transaction(writeOne);
+  const writeBatch = sqlite.transaction((batch: PendingRecord[]) =>
+    batch.map((p): RecordResult | { error: unknown } => {
+      try {
+        return writeOneSavepoint(p.event, p.deliveries);
+      } catch (error) {
+        return { error };
+      }
+    }),
+  );
+
+  // Group commit: every request queued while the loop was busy shares one transaction and one sync.
+  const flush = () => {
+    flushScheduled = false;
+    const batch = queue;
+    queue = [];
+    if (batch.length === 0) return;
+    let results: Array<RecordResult | { error: unknown }>;
+    try {
+      results = writeBatch.immediate(batch);
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    batch.forEach((p, i) => {
+      const r = results[i];
+      if ("error" in r) p.reject(r.error);
+      else p.resolve(r);
+    });
+    notifyCommit();
+  };
+
+  const settleBatch = sqlite.transaction((settlements: Settlement[]) => {
+    for (const s of settlements) {
+      insertAttempt.run({ deliveryId: s.deliveryId, ...s.attempt });
+      if (s.outcome === "delivered") markDelivered.run({ id: s.deliveryId, at: s.at });
+      else if (s.outcome === "retry") markRetry.run({ id: s.deliveryId, nextAttemptAt: s.nextAttemptAt, error: s.error });
+      else markDead.run({ id: s.deliveryId, error: s.error });
+    }
+  });
+
+  return {
+    /** Drizzle over the same connection, for reads and admin verbs. */
+    db,
+    sqlite,
+
+    /** Writes the event and its outbox rows in one transaction; resolves once committed and synced. */
+    record(event: NewEvent, newDeliveries: NewDelivery[]): Promise<RecordResult> {
+      return new Promise((resolve, reject) => {
+        queue.push({ event, deliveries: newDeliveries, resolve, reject });
+        if (!flushScheduled) {
+          flushScheduled = true;
+          if (maxBatchWaitMs > 0) setTimeout(flush, maxBatchWaitMs);
+          else setImmediate(flush);
+        }
+      });
+    },
+
+    /** Leases up to `limit` due deliveries of one destination until `now + leaseMs`. */
+    claim(destination: string, limit: number, now: number, leaseMs: number): ClaimedDelivery[] {
+      if (limit <= 0) return [];
+      return claimDue.all({ destination, now, limit, leaseUntil: now + leaseMs }).map(toClaimed);
+    },
+
+    /** Records attempts and their outcomes, all in one transaction. */
+    settle(settlements: Settlement[]): void {
+      if (settlements.length === 0) return;
+      settleBatch.immediate(settlements);
+    },
+
+    /** Leases that outlived their worker go back in line. */
+    releaseExpiredLeases(now: number): number {
+      return releaseExpired.run({ now }).changes;
+    },
+
+    /** At start-up nothing can be in flight: one process owns the file. */
+    releaseAllLeases(): number {
+      return releaseAll.run().changes;
+    },
+
+    /** Earliest next_attempt_at of a pending delivery for this destination, or null. */
+    nextDueAt(destination: string): number | null {
+      return earliestDue.get({ destination })?.at ?? null;
+    },
+
+    /** The stored URL id of a source, created with `generate()` the first time. */
+    sourceId(source: string, generate: () => string, now: number): string {
+      const existing = findSourceId.get({ source });
+      if (existing) return existing.id;
+      insertSourceId.run({ source, id: generate(), createdAt: now });
+      return findSourceId.get({ source })!.id;
+    },
+
+    onCommit(listener: () => void): () => void {
+      commitListeners.add(listener);
+      return () => commitListeners.delete(listener);
+    },
+
+    /** A round trip to the database, for the health check. */
+    ping(): void {
+      sqlite.query("SELECT 1").get();
+    },
+
+    close(): void {
+      flush();
+      sqlite.close();
+    },
+  };
+}
+
+interface RawClaimed {
+  id: string;
+  event_id: string | null;
+  digest_id: string | null;
+  route: string;
+  destination: string;
+  event_type: string;
+  body: string;
+  attempts: number;
+  created_at: number;
+}
+
+function toClaimed(r: RawClaimed): ClaimedDelivery {
+  return {
+    id: r.id,
+    eventId: r.event_id,
+    digestId: r.digest_id,
+    route: r.route,
+    destination: r.destination,
+    eventType: r.event_type,
+    body: r.body,
+    attempts: r.attempts,
+    createdAt: r.created_at,
+  };
+}
+
+function migrate(sqlite: Database): void {
+  const { user_version: applied } = sqlite.query<{ user_version: number }, []>("PRAGMA user_version").get()!;
+  if (applied > migrations.length) {
+    throw new Error(
+      `database schema version ${applied} is newer than this Relay (${migrations.length}); upgrade Relay or restore a backup`,
+    );
+  }
+  for (let v = applied; v < migrations.length; v++) {
+    sqlite.transaction(() => {
+      sqlite.exec(migrations[v]);
+      sqlite.exec(`PRAGMA user_version = ${v + 1}`);
+    }).immediate();
+  }
+}

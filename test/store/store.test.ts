@@ -1,0 +1,150 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { newId } from "../../src/ids.ts";
+import { openStore, type NewDelivery, type NewEvent, type Store } from "../../src/store/store.ts";
+import { tempDir } from "../support/tmp.ts";
+
+let tmp: ReturnType<typeof tempDir>;
+let store: Store;
+let path: string;
+beforeEach(() => {
+  tmp = tempDir();
+  path = join(tmp.dir, "relay.db");
+  store = openStore(path);
+});
+afterEach(() => {
+  store.close();
+  tmp.cleanup();
+});
+
+const T = 1_700_000_000_000;
+function event(overrides: Partial<NewEvent> = {}): NewEvent {
+  return { id: newId("evt", T), source: "shop", type: "order", receivedAt: T, headers: { "x-a": "1" }, body: '{"a":1}', ...overrides };
+}
+function delivery(destination = "crm", overrides: Partial<NewDelivery> = {}): NewDelivery {
+  return { id: newId("dlv", T), route: "r", destination, status: "pending", body: "{}", nextAttemptAt: T, ...overrides };
+}
+const count = (sql: string) => (store.sqlite.query(sql).get() as { n: number }).n;
+
+describe("record", () => {
+  test("writes the event and its outbox rows, durable settings on", async () => {
+    const r = await store.record(event(), [delivery("crm"), delivery("slack")]);
+    expect(r.duplicate).toBe(false);
+    expect(count("SELECT count(*) AS n FROM events")).toBe(1);
+    expect(count(`SELECT count(*) AS n FROM deliveries WHERE event_id = '${r.eventId}'`)).toBe(2);
+    expect(store.sqlite.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
+    expect(store.sqlite.query("PRAGMA synchronous").get()).toEqual({ synchronous: 2 });
+  });
+
+  test("one transaction: a failing outbox row leaves no event behind", async () => {
+    const d = delivery();
+    await store.record(event(), [d]);
+    const before = count("SELECT count(*) AS n FROM events");
+    // Reusing a delivery id violates its primary key half-way through the second record.
+    await expect(store.record(event(), [delivery(), d])).rejects.toThrow();
+    expect(count("SELECT count(*) AS n FROM events")).toBe(before);
+    expect(count("SELECT count(*) AS n FROM deliveries")).toBe(1);
+  });
+
+  test("concurrent records share one commit and each resolves with its own id", async () => {
+    let commits = 0;
+    store.onCommit(() => commits++);
+    const events = Array.from({ length: 50 }, () => event());
+    const results = await Promise.all(events.map((e) => store.record(e, [delivery()])));
+    expect(results.map((r) => r.eventId)).toEqual(events.map((e) => e.id));
+    expect(commits).toBe(1);
+    expect(count("SELECT count(*) AS n FROM deliveries")).toBe(50);
+  });
+
+  test("a repeated idempotency key returns the first event and enqueues nothing", async () => {
+    const first = await store.record(event({ idempotencyKey: "k1" }), [delivery()]);
+    const again = await store.record(event({ idempotencyKey: "k1" }), [delivery()]);
+    const otherSource = await store.record(event({ idempotencyKey: "k1", source: "chat" }), [delivery()]);
+    expect(again).toEqual({ eventId: first.eventId, duplicate: true });
+    expect(otherSource.duplicate).toBe(false);
+    expect(count("SELECT count(*) AS n FROM deliveries")).toBe(2);
+  });
+
+  test("data survives closing and reopening the file", async () => {
+    const r = await store.record(event(), [delivery()]);
+    store.close();
+    store = openStore(path);
+    expect(store.claim("crm", 10, T, 1000).map((d) => d.eventId)).toEqual([r.eventId]);
+  });
+});
+
+describe("claim and settle", () => {
+  test("claims only due, pending rows of the destination, up to the limit, oldest first", async () => {
+    await store.record(event(), [
+      delivery("crm", { nextAttemptAt: T + 2 }),
+      delivery("crm", { nextAttemptAt: T + 1 }),
+      delivery("crm", { nextAttemptAt: T + 5000 }),
+      delivery("slack"),
+      delivery("crm", { status: "held_for_digest" }),
+    ]);
+    const claimed = store.claim("crm", 10, T + 10, 30_000);
+    expect(claimed.map((c) => c.createdAt)).toEqual([T, T]);
+    expect(store.claim("crm", 10, T + 10, 30_000)).toEqual([]);
+    expect(store.claim("slack", 1, T, 30_000)).toHaveLength(1);
+    expect(store.nextDueAt("crm")).toBe(T + 5000);
+  });
+
+  test("an expired lease puts the delivery back in line; a live one does not", async () => {
+    await store.record(event(), [delivery()]);
+    const [d] = store.claim("crm", 1, T, 30_000);
+    expect(store.releaseExpiredLeases(T + 29_999)).toBe(0);
+    expect(store.releaseExpiredLeases(T + 30_001)).toBe(1);
+    expect(store.claim("crm", 1, T + 30_001, 30_000)[0].id).toBe(d.id);
+  });
+
+  test("settle records the attempt and moves the row", async () => {
+    await store.record(event(), [delivery(), delivery(), delivery()]);
+    const [a, b, c] = store.claim("crm", 3, T, 30_000);
+    const attempt = { startedAt: T, durationMs: 5, statusCode: 500, response: "oops", error: "status 500" };
+    store.settle([
+      { deliveryId: a.id, attempt: { ...attempt, statusCode: 200, error: null }, outcome: "delivered", at: T + 5 },
+      { deliveryId: b.id, attempt, outcome: "retry", nextAttemptAt: T + 60_000, error: "status 500" },
+      { deliveryId: c.id, attempt, outcome: "dead", error: "status 500" },
+    ]);
+    const rows = store.sqlite
+      .query("SELECT id, status, attempts, next_attempt_at AS next, last_error AS err FROM deliveries ORDER BY id")
+      .all() as Array<{ id: string; status: string; attempts: number; next: number; err: string | null }>;
+    const byId = Object.fromEntries(rows.map((r) => [r.id, r]));
+    expect(byId[a.id]).toMatchObject({ status: "delivered", attempts: 1, err: null });
+    expect(byId[b.id]).toMatchObject({ status: "pending", attempts: 1, next: T + 60_000, err: "status 500" });
+    expect(byId[c.id]).toMatchObject({ status: "dead", attempts: 1 });
+    expect(count("SELECT count(*) AS n FROM attempts")).toBe(3);
+    expect(store.claim("crm", 10, T + 59_999, 1000)).toEqual([]);
+    expect(store.claim("crm", 10, T + 60_000, 1000).map((d) => d.id)).toEqual([b.id]);
+  });
+
+  test("the claim query walks the (status, destination, next_attempt_at) index, not the table", () => {
+    const plan = store.sqlite
+      .query(
+        `EXPLAIN QUERY PLAN SELECT id FROM deliveries WHERE status = 'pending' AND destination = 'crm'
+         AND next_attempt_at <= 1 ORDER BY next_attempt_at LIMIT 10`,
+      )
+      .all() as Array<{ detail: string }>;
+    const text = plan.map((p) => p.detail).join("\n");
+    expect(text).toContain("USING INDEX deliveries_due");
+    expect(text).not.toContain("TEMP B-TREE");
+    expect(text).not.toMatch(/SCAN deliveries(?! USING)/);
+  });
+});
+
+test("a database from a newer Relay is refused, not downgraded", () => {
+  store.sqlite.exec("PRAGMA user_version = 99");
+  store.close();
+  expect(() => openStore(path)).toThrow(/newer than this Relay/);
+  store = openStore(join(tmp.dir, "other.db"));
+});
+
+test("one failing record in a commit group fails alone", async () => {
+  const d = delivery();
+  await store.record(event(), [d]);
+  const good = event();
+  const [bad, ok] = await Promise.allSettled([store.record(event(), [d]), store.record(good, [delivery()])]);
+  expect(bad.status).toBe("rejected");
+  expect(ok).toEqual({ status: "fulfilled", value: { eventId: good.id, duplicate: false } });
+  expect(count("SELECT count(*) AS n FROM events")).toBe(2);
+});
