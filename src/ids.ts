@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 let lastTime = 0;
-let lastRandom = new Uint8Array(10);
+let lastRandom: Uint8Array = new Uint8Array(10);
 
 /** `prefix_` + 10 time chars + 16 random chars; monotonic within one millisecond. */
 export function newId(prefix: string, now: number = Date.now()): string {

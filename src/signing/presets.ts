@@ -36,7 +36,7 @@ export const signaturePresets = {
   },
   hex: {
     preset: "hex",
-    header: "X-Signature",
+    header: "X-VAI-Signature",
     signedString: "{body}",
     encoding: "hex",
     valueFormat: "{signatures}",

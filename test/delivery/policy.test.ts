@@ -21,7 +21,7 @@ describe("isAcknowledged", () => {
     [exact, 200, "", false],
     [exact, 201, '{"status":"success"}', true],
     [exact, 302, '{"status":"success"}', false],
-    [{ statuses: [[200, 200]] }, 201, "", false],
+    [{ statuses: [[200, 200]] } as AckContract, 201, "", false],
   ] as const)("%j status %d body %j → %p", (ack, status, body, expected) => {
     expect(isAcknowledged(ack, status, body).acknowledged).toBe(expected);
   });
