@@ -32,7 +32,10 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .onError({ as: "global" }, ({ code, error, request }) => {
-      if (error instanceof RelayError) return errorResponse(error.status, error.message);
+      if (error instanceof RelayError) {
+        // Some errors carry response headers (a 429's Retry-After).
+        return errorResponse(error.status, error.message, (error as RelayError & { headers?: Record<string, string> }).headers);
+      }
       switch (code) {
         case "NOT_FOUND":
           return errorResponse(404, `no route for ${request.method} ${new URL(request.url).pathname}`);
@@ -51,8 +54,8 @@ export function createApp(deps: AppDeps) {
   return app;
 }
 
-export function errorResponse(status: number, message: string): Response {
-  return new Response(JSON.stringify({ error: message }), { status, headers: { "content-type": "application/json" } });
+export function errorResponse(status: number, message: string, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify({ error: message }), { status, headers: { ...headers, "content-type": "application/json" } });
 }
 
 function validationMessage(error: unknown): string {

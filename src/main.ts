@@ -1,7 +1,9 @@
 #!/usr/bin/env bun
 import { parseArgs } from "node:util";
+import { keysCommand } from "./auth/cli.ts";
 import { routingTable } from "./config/describe.ts";
 import { loadConfig } from "./config/load.ts";
+import { describeReloadError, watchConfig } from "./config/watch.ts";
 import { ConfigError } from "./errors.ts";
 import { resolveSourceUrls } from "./ingest/source-urls.ts";
 import { createLogger } from "./log.ts";
@@ -15,6 +17,8 @@ Usage:
   relay serve   [--config relay.yaml] [--port N]   accept webhooks and deliver them
   relay check   [--config relay.yaml]              validate the YAML and print the routing table
   relay sources [--config relay.yaml]              print each source's webhook URL path
+  relay keys    create --name N [--scopes webhook:write,admin] [--rate-limit 600] [--source S]
+  relay keys    list | revoke ID                   manage API keys (create prints the key once)
   relay help
 
 The config path defaults to $RELAY_CONFIG, else ./relay.yaml. $RELAY_PORT overrides server.port.`;
@@ -45,6 +49,8 @@ async function main(argv: string[]): Promise<number> {
       store.close();
       return 0;
     }
+    case "keys":
+      return keysCommand(rest, configPath);
     case "help":
     case "--help":
     case "-h":
@@ -64,11 +70,19 @@ async function serve(configPath: string, port: string | undefined): Promise<numb
   const log = createLogger();
   const config = loadConfig(configPath);
   const relay = await startRelay(config, { log, port: port ? Number(port) : undefined });
+  const watcher = watchConfig({
+    file: config.file,
+    load: (file) => loadConfig(file),
+    apply: (next) => relay.reload(next),
+    reject: (error) => log.error("config change rejected; the running config stays", describeReloadError(error)),
+  });
+  process.on("SIGHUP", () => void watcher.reload());
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info("shutting down", { signal });
+    watcher.stop();
     await relay.stop();
     process.exit(0);
   };

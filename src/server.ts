@@ -1,4 +1,8 @@
+import { apiKeysAdminPlugin } from "./admin/keys.ts";
 import { createApp } from "./app.ts";
+import { createGuard } from "./auth/guard.ts";
+import { createApiKeys } from "./auth/keys.ts";
+import { createRateLimiter } from "./auth/rate-limit.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Config } from "./config/types.ts";
 import { createWorker } from "./delivery/worker.ts";
@@ -18,6 +22,8 @@ export interface RelayOptions {
   deliver?: boolean;
 }
 
+const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+
 export type Relay = Awaited<ReturnType<typeof startRelay>>;
 
 /** Wires config → store → ingest/http → worker, and returns a handle that stops them in reverse. */
@@ -31,18 +37,20 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
   const worker = createWorker({ store, config: () => config, clock, log });
   const unsubscribe = store.onCommit(() => worker.wake());
   const receive = createReceiver({ store, config: () => config, clock, log });
+  const keys = createApiKeys(store);
+  const guard = createGuard({ keys, limiter: createRateLimiter(), clock, adminToken: () => config.server.adminToken, log });
   const app = createApp({
     log,
-    ingest: { config: () => config, sourceUrls: () => sourceUrls, receive },
+    ingest: { config: () => config, sourceUrls: () => sourceUrls, receive, auth: guard },
     health: { pingDatabase: () => store.ping(), startedAt: Date.now(), version: VERSION },
+    plugins: [apiKeysAdminPlugin({ keys, guard, config: () => config, clock, log })],
   });
 
-  const maxBody = Math.max(...Object.values(config.sources).map((s) => s.maxBodyBytes), 100 * 1024);
   const server = Bun.serve({
     hostname: opts.hostname ?? config.server.host,
     port: opts.port ?? config.server.port,
-    // Per-source limits are checked in ingest; this only stops absurd uploads early.
-    maxRequestBodySize: maxBody * 2,
+    // Per-source limits (max_body) are checked in ingest and survive a reload; this only stops absurd uploads.
+    maxRequestBodySize: MAX_REQUEST_BYTES,
     fetch: (request) => app.handle(request),
   });
   if (opts.deliver !== false) worker.start();
@@ -64,9 +72,13 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
     sourceUrls: () => sourceUrls,
     /** Applies a new valid config: routes, destinations and sources change without a restart. */
     reload(next: Config) {
+      if (next.storage.path !== config.storage.path || next.server.port !== config.server.port || next.server.host !== config.server.host) {
+        log.warn("storage and server settings apply at the next restart", { file: next.file });
+      }
       config = next;
       sourceUrls = resolveSourceUrls(config, store, clock.now());
       worker.wake();
+      log.info("config reloaded", { file: next.file, sources: Object.keys(next.sources), destinations: Object.keys(next.destinations) });
     },
     async stop(graceMs = 10_000) {
       server.stop();

@@ -1,6 +1,7 @@
 import { Elysia, t } from "elysia";
+import type { Guard } from "../auth/guard.ts";
 import type { Config } from "../config/types.ts";
-import { NotFound } from "../errors.ts";
+import { BadRequest, NotFound, Unauthorized } from "../errors.ts";
 import type { Accepted } from "./receive.ts";
 
 export interface IngestDeps {
@@ -8,6 +9,8 @@ export interface IngestDeps {
   /** URL id → source name (fixed ids and stored generated ones). */
   sourceUrls: () => Map<string, string>;
   receive: (request: Request, source: Config["sources"][string]) => Promise<Accepted>;
+  /** API-key checks; without it, key-only routes refuse every request. */
+  auth?: Pick<Guard, "requireIngestKey">;
 }
 
 const AcceptedSchema = t.Object({
@@ -17,30 +20,62 @@ const AcceptedSchema = t.Object({
   duplicate: t.Optional(t.Literal(true)),
 });
 const ErrorSchema = t.Object({ error: t.String() });
+const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema, 429: ErrorSchema };
+const requestBody = { required: true, content: { "application/json": { schema: { type: "object", additionalProperties: true } } } } as const;
 
 export function ingestPlugin(deps: IngestDeps) {
-  return new Elysia({ name: "ingest" }).post(
-    "/api/webhook/:source",
-    async ({ request, params, set }) => {
-      const name = deps.sourceUrls().get(params.source);
-      const source = name ? deps.config().sources[name] : undefined;
-      if (!source) throw new NotFound("unknown source");
-      const accepted = await deps.receive(request, source);
-      set.status = accepted.status;
-      return accepted.body;
-    },
-    {
-      // The raw bytes are needed for signatures, size limits and passthrough.
-      parse: "none",
-      params: t.Object({ source: t.String({ description: "the source's URL id (random unless fixed in relay.yaml)" }) }),
-      response: { 200: AcceptedSchema, 202: AcceptedSchema, 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema },
-      detail: {
-        tags: ["ingest"],
-        summary: "Receive a webhook for a source",
-        description:
-          "JSON only (415 otherwise); body limit per source (413); malformed JSON 400. The event and its outbox rows are committed and synced before the 202.",
-        requestBody: { required: true, content: { "application/json": { schema: { type: "object", additionalProperties: true } } } },
+  const requireIngestKey = (request: Request, source: string | null) => {
+    if (!deps.auth) throw new Unauthorized("API keys are not enabled on this server");
+    return deps.auth.requireIngestKey(request, source);
+  };
+
+  return new Elysia({ name: "ingest" })
+    .post(
+      "/api/webhook/:source",
+      async ({ request, params, set }) => {
+        const name = deps.sourceUrls().get(params.source);
+        const source = name ? deps.config().sources[name] : undefined;
+        if (!source) throw new NotFound("unknown source");
+        if (source.requireApiKey) requireIngestKey(request, source.name);
+        const accepted = await deps.receive(request, source);
+        set.status = accepted.status;
+        return accepted.body;
       },
-    },
-  );
+      {
+        // The raw bytes are needed for signatures, size limits and passthrough.
+        parse: "none",
+        params: t.Object({ source: t.String({ description: "the source's URL id (random unless fixed in relay.yaml)" }) }),
+        response: { 200: AcceptedSchema, 202: AcceptedSchema, ...errors },
+        detail: {
+          tags: ["ingest"],
+          summary: "Receive a webhook for a source",
+          description:
+            "JSON only (415 otherwise); body limit per source (413); malformed JSON 400. A source with requireApiKey also needs `x-api-key` or `Authorization: Bearer` with scope webhook:write, bound to this source or unbound (401/403/429). The event and its outbox rows are committed and synced before the 202.",
+          requestBody,
+        },
+      },
+    )
+    .post(
+      "/api/webhook",
+      async ({ request, set }) => {
+        const key = requireIngestKey(request, null);
+        if (key.source === null) throw new BadRequest("API key is not bound to a source");
+        const source = deps.config().sources[key.source];
+        if (!source) throw new NotFound(`API key is bound to source "${key.source}", which is not configured`);
+        const accepted = await deps.receive(request, source);
+        set.status = accepted.status;
+        return accepted.body;
+      },
+      {
+        parse: "none",
+        response: { 200: AcceptedSchema, 202: AcceptedSchema, ...errors },
+        detail: {
+          tags: ["ingest"],
+          summary: "Receive a webhook for the source an API key is bound to",
+          description:
+            "Needs `x-api-key: rly_live_…` or `Authorization: Bearer rly_live_…` with scope webhook:write, bound to a source (400 when unbound). Missing or invalid key 401, wrong scope 403, over the key's rateLimitPerMinute 429 with Retry-After. Then the same checks as the per-source URL.",
+          requestBody,
+        },
+      },
+    );
 }
