@@ -53,9 +53,9 @@ export interface Reply {
 }
 
 /** The real Relay (store file, app, guard) on a ManualClock, without the delivery worker. */
-export async function startHarness(): Promise<Harness> {
-  const tmp = tempDir("relay-auth-");
-  const config = parseConfig(TEST_YAML, join(tmp.dir, "relay.yaml"), { RELAY_ADMIN_TOKEN: ADMIN_TOKEN });
+export async function startHarness(yaml: string = TEST_YAML, env: Record<string, string> = {}): Promise<Harness> {
+  const tmp = tempDir("relay-test-");
+  const config = parseConfig(yaml, join(tmp.dir, "relay.yaml"), { RELAY_ADMIN_TOKEN: ADMIN_TOKEN, ...env });
   const dbPath = config.storage.path;
   const clock = new ManualClock(T0);
   const lines: string[] = [];
