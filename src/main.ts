@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 import { parseArgs } from "node:util";
 import { keysCommand } from "./auth/cli.ts";
+import { tryCommand } from "./cli/try.ts";
 import { routingTable } from "./config/describe.ts";
 import { loadConfig } from "./config/load.ts";
 import { describeReloadError, watchConfig } from "./config/watch.ts";
@@ -17,6 +18,8 @@ Usage:
   relay serve   [--config relay.yaml] [--port N]   accept webhooks and deliver them
   relay check   [--config relay.yaml]              validate the YAML and print the routing table
   relay sources [--config relay.yaml]              print each source's webhook URL path
+  relay try     --source S --payload FILE [--headers FILE] [--json]
+                                                   show what each destination would get; sends nothing
   relay keys    create --name N [--scopes webhook:write,admin] [--rate-limit 600] [--source S]
   relay keys    list | revoke ID                   manage API keys (create prints the key once)
   relay help
@@ -51,6 +54,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case "keys":
       return keysCommand(rest, configPath);
+    case "try":
+      return tryCommand(rest, configPath);
     case "help":
     case "--help":
     case "-h":

@@ -53,45 +53,14 @@ export function createReceiver({ store, config, clock, log }: ReceiverDeps) {
       }
     }
 
-    let body: unknown;
-    try {
-      body = JSON.parse(rawBody);
-    } catch (error) {
-      throw new BadRequest(`malformed JSON: ${(error as Error).message}`, "malformed_json");
-    }
-
-    let type = eventTypeOf(source, headers, body);
-    let message = "Event received";
-    const problems: string[] = [];
-    if (source.kind === "typed") {
-      const typed = readTypedEnvelope(body);
-      if (typed.ok) {
-        type = typed.type;
-        message = typed.message;
-      } else problems.push(...typed.errors);
-    }
-    const vars = readVariables(source.variables, body);
-    if (!vars.ok) problems.push(...vars.errors);
-    if (problems.length > 0) throw new BadRequest(`invalid body: ${problems.join("; ")}`, "invalid_body");
-
-    const receivedAt = clock.now();
-    const event: InboundEvent = {
-      id: newId("evt", receivedAt),
-      source: source.name,
-      type,
-      receivedAt,
-      headers,
-      body,
-      rawBody,
-      variables: vars.ok ? vars.values : {},
-    };
+    const { event, message } = readEvent(source, rawBody, headers, clock.now());
     const deliveries = await plan(event, config());
     const result = await store.record(
       {
         id: event.id,
         source: source.name,
-        type,
-        receivedAt,
+        type: event.type,
+        receivedAt: event.receivedAt,
         headers,
         body: rawBody,
         idempotencyKey: idempotencyKeyOf(request.headers),
@@ -101,9 +70,48 @@ export function createReceiver({ store, config, clock, log }: ReceiverDeps) {
     if (result.duplicate) {
       return { status: 200, body: { success: true, message: "Duplicate event, already received", id: result.eventId, duplicate: true } };
     }
-    log.info("event received", { event: event.id, source: source.name, type, deliveries: deliveries.length });
+    log.info("event received", { event: event.id, source: source.name, type: event.type, deliveries: deliveries.length });
     return { status: 202, body: { success: true, message, id: result.eventId } };
   };
+}
+
+/** Pure: parses and validates a body into the event routes see; throws BadRequest listing every problem. */
+export function readEvent(
+  source: SourceConfig,
+  rawBody: string,
+  headers: Record<string, string>,
+  receivedAt: number,
+): { event: InboundEvent; message: string } {
+  let body: unknown;
+  try {
+    body = JSON.parse(rawBody);
+  } catch (error) {
+    throw new BadRequest(`malformed JSON: ${(error as Error).message}`, "malformed_json");
+  }
+  let type = eventTypeOf(source, headers, body);
+  let message = "Event received";
+  const problems: string[] = [];
+  if (source.kind === "typed") {
+    const typed = readTypedEnvelope(body);
+    if (typed.ok) {
+      type = typed.type;
+      message = typed.message;
+    } else problems.push(...typed.errors);
+  }
+  const vars = readVariables(source.variables, body);
+  if (!vars.ok) problems.push(...vars.errors);
+  if (problems.length > 0) throw new BadRequest(`invalid body: ${problems.join("; ")}`, "invalid_body");
+  const event: InboundEvent = {
+    id: newId("evt", receivedAt),
+    source: source.name,
+    type,
+    receivedAt,
+    headers,
+    body,
+    rawBody,
+    variables: vars.ok ? vars.values : {},
+  };
+  return { event, message };
 }
 
 /** One outbox row per (matching route, destination); the body is rendered now so history never changes. */

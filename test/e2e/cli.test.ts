@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { verify as octokitVerify } from "@octokit/webhooks-methods";
+import { tempDir } from "../support/tmp.ts";
+
+const ROOT = join(import.meta.dir, "..", "..");
+const EXAMPLE = join(ROOT, "relay.example.yaml");
+let tmp: ReturnType<typeof tempDir>;
+beforeAll(() => {
+  tmp = tempDir("relay-cli-");
+});
+afterAll(() => tmp.cleanup());
+
+function relay(...args: string[]) {
+  const env = { ...process.env };
+  delete env.CRM_SIGNING_SECRET;
+  const p = Bun.spawnSync([process.execPath, join(ROOT, "src", "main.ts"), ...args], { cwd: tmp.dir, env });
+  return { code: p.exitCode, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
+}
+
+const order = {
+  type: "order",
+  order: {
+    orderNumber: "4521",
+    status: "paid",
+    total: 99.5,
+    currency: "EUR",
+    items: [{ sku: "A1", qty: 1, price: 99.5 }],
+    customer_email: "Ada@Example.com",
+    customer: { firstName: "Ada", lastName: "Lovelace" },
+    sessionId: "884213",
+  },
+};
+
+describe("relay check", () => {
+  test("the example config is valid and its routing table printed", () => {
+    const r = relay("check", "--config", EXAMPLE);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("relay.example.yaml: ok");
+    expect(r.stdout).toMatch(/orders-to-crm\s+shop \(\/api\/webhook\/shop-demo-7f3c9a2e41\)\s+type order\s+crm http:\/\/127\.0\.0\.1:9000\/leads\s+template/);
+    expect(r.stdout).toMatch(/chat-to-analytics\s+chatbot .*type chat\.\*\s+analytics/);
+  });
+
+  test("every error is reported with file, line and key path, and the exit code is 1", () => {
+    const file = join(tmp.dir, "broken.yaml");
+    writeFileSync(
+      file,
+      [
+        "sources:",
+        "  shop: {}",
+        "destinations:",
+        "  crm:",
+        "    url: http://127.0.0.1:9000/x",
+        "    timout: 10s",
+        "routes:",
+        "  - from: shop",
+        "    to: crm",
+        "  - from: shop",
+        "    to: cmr",
+      ].join("\n"),
+    );
+    const r = relay("check", "--config", file);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`broken.yaml:6:5: destinations.crm.timout: unknown key "timout"`);
+    expect(r.stderr).toContain(`broken.yaml:11:9: routes[1].to: unknown destination "cmr"`);
+    expect(r.stderr).toContain("2 problems in the config");
+  });
+});
+
+describe("relay try", () => {
+  test("shows the exact body and signed headers each destination would get, sending nothing", () => {
+    const payload = join(tmp.dir, "order.json");
+    writeFileSync(payload, JSON.stringify(order));
+    const r = relay("try", "--config", EXAMPLE, "--source", "shop", "--payload", payload, "--json");
+    expect(r.code).toBe(0);
+    const run = JSON.parse(r.stdout);
+    expect(run.type).toBe("order");
+    expect(run.deliveries).toHaveLength(1);
+    const { route, destination, request } = run.deliveries[0];
+    expect([route, destination]).toEqual(["orders-to-crm", "crm"]);
+    const lead = JSON.parse(request.body);
+    expect(lead).toEqual({
+      SerialNumber: "4521",
+      Type: "Lead",
+      FirstName: "Ada",
+      LastName: "Lovelace",
+      Email: "ada@example.com",
+      PhoneNumber: "",
+      CreateTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      Content: "Order 4521: 99.5 EUR",
+      SessionID: 884213,
+      URI: "https://shop.example/orders/4521",
+    });
+    expect(request.headers["X-Aficial-Event"]).toBe("order");
+    return octokitVerify("demo-signing-secret", request.body, request.headers["X-Aficial-Signature"]).then((ok) => expect(ok).toBe(true));
+  });
+
+  test("the text output names the route and shows the body", () => {
+    const payload = join(tmp.dir, "chat.json");
+    writeFileSync(payload, JSON.stringify({ event: "chat.message.received", text: "hi" }));
+    const r = relay("try", "--config", EXAMPLE, "--source", "chatbot", "--payload", payload);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("route chat-to-analytics → analytics");
+    expect(r.stdout).toContain("webhook-signature: v1,");
+    expect(r.stdout).toMatch(/\{"event":"chat\.message\.received","timestamp":"[^"]+","data":\{"event":"chat\.message\.received","text":"hi"\}\}/);
+  });
+
+  test("a payload the source rejects is explained", () => {
+    const payload = join(tmp.dir, "bad.json");
+    writeFileSync(payload, JSON.stringify({ type: "order", order: {} }));
+    const r = relay("try", "--config", EXAMPLE, "--source", "shop", "--payload", payload);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("rejected (400): invalid body: order.orderNumber: required");
+  });
+});
