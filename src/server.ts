@@ -1,5 +1,7 @@
 import { apiKeysAdminPlugin } from "./admin/keys.ts";
 import { createApp } from "./app.ts";
+import { digestPlugin } from "./digest/plugin.ts";
+import { createDigestScheduler } from "./digest/scheduler.ts";
 import { createGuard } from "./auth/guard.ts";
 import { createApiKeys } from "./auth/keys.ts";
 import { createRateLimiter } from "./auth/rate-limit.ts";
@@ -36,6 +38,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
 
   const worker = createWorker({ store, config: () => config, clock, log });
   const unsubscribe = store.onCommit(() => worker.wake());
+  const digests = createDigestScheduler({ store, config: () => config, clock, log, onClosed: () => worker.wake() });
   const receive = createReceiver({ store, config: () => config, clock, log });
   const keys = createApiKeys(store);
   const guard = createGuard({ keys, limiter: createRateLimiter(), clock, adminToken: () => config.server.adminToken, log });
@@ -43,7 +46,8 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
     log,
     ingest: { config: () => config, sourceUrls: () => sourceUrls, receive, auth: guard },
     health: { pingDatabase: () => store.ping(), startedAt: Date.now(), version: VERSION },
-    plugins: [apiKeysAdminPlugin({ keys, guard, config: () => config, clock, log })],
+    plugins: [apiKeysAdminPlugin({ keys, guard, config: () => config, clock, log }),
+      digestPlugin(digests, guard.requireAdmin)],
   });
 
   const server = Bun.serve({
@@ -53,6 +57,8 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
     maxRequestBodySize: MAX_REQUEST_BYTES,
     fetch: (request) => app.handle(request),
   });
+  digests.catchUp();
+  digests.start();
   if (opts.deliver !== false) worker.start();
   log.info("relay started", {
     version: VERSION,
@@ -66,6 +72,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
     server,
     store,
     worker,
+    digests,
     get config() {
       return config;
     },
@@ -76,12 +83,14 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
         log.warn("storage and server settings apply at the next restart", { file: next.file });
       }
       config = next;
+      digests.reload();
       sourceUrls = resolveSourceUrls(config, store, clock.now());
       worker.wake();
       log.info("config reloaded", { file: next.file, sources: Object.keys(next.sources), destinations: Object.keys(next.destinations) });
     },
     async stop(graceMs = 10_000) {
       server.stop();
+      digests.stop();
       await worker.stop(graceMs);
       unsubscribe();
       store.close();

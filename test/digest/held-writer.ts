@@ -1,0 +1,14 @@
+// Child process for the concurrency test: writes `count` held digest items into the SQLite file,
+// one commit each, a pause every ten, and prints every committed row id.
+import { openStore } from "../../src/store/store.ts";
+import { hold } from "./helpers.ts";
+
+const [path, destination, count] = process.argv.slice(2);
+const store = openStore(path);
+for (let n = 1; n <= Number(count); n++) {
+  const id = await hold(store, destination, Date.now(), `{"n":${n}}`);
+  process.stdout.write(id + "\n");
+  // Spread the writes out so the parent's flushes land between them.
+  if (n % 10 === 0) await Bun.sleep(2);
+}
+store.close();
