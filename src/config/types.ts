@@ -18,6 +18,8 @@ export interface ServerConfig {
   port: number; // default 8080
   /** Bootstrap admin token (usually `${RELAY_ADMIN_TOKEN}`); admin API is closed without it or an admin-scoped key. */
   adminToken?: string;
+  /** When set, GET /metrics needs `Authorization: Bearer <token>`; absent: /metrics is open. */
+  metricsToken?: string;
 }
 
 export interface StorageConfig {
@@ -131,6 +133,17 @@ export interface DestinationConfig {
   timestampHeader?: string; // e.g. X-VAI-Timestamp: <unix seconds>
   userAgent: string; // default "Relay/<version>"
   digest?: DigestConfig;
+  /** Endpoint health; the loader fills it when the YAML has `circuit:`, else DEFAULT_CIRCUIT (delivery/circuit.ts) applies. */
+  circuit?: CircuitConfig;
+}
+
+export interface CircuitConfig {
+  /** Failed attempts in a row that open the circuit (a 410 Gone opens it at once). Default 5. */
+  failures: number;
+  /** Wait before the first probe of an open circuit; doubles per failed probe. Default 30s. */
+  probeMs: number;
+  /** Longest wait between probes. Default 10m. */
+  maxProbeMs: number;
 }
 
 export type FieldCondition =
