@@ -93,6 +93,22 @@ describe("stripe preset against the stripe package", () => {
     await expect(stripe.webhooks.constructEventAsync(body, value, `${secret}x`)).rejects.toThrow();
   });
 
+  test("a Node receiver's synchronous stripe.webhooks.constructEvent accepts our header", () => {
+    const headers = signatureHeaders({ scheme, secrets: [secret] }, { id: "evt_1", timestamp: nowSeconds(), body });
+    // Node loads stripe's node build, where constructEvent is synchronous: run it where receivers run it.
+    const script = `const Stripe = require("stripe"); const [body, header, secret] = process.argv.slice(1);
+      const event = new Stripe("sk_test_x").webhooks.constructEvent(body, header, secret);
+      process.stdout.write(JSON.stringify(event));`;
+    const run = (key: string) =>
+      Bun.spawnSync(["node", "-e", script, body, headers["X-Webhook-Signature"], key], { cwd: import.meta.dir });
+    const ok = run(secret);
+    expect(ok.stderr.toString()).toBe("");
+    expect(JSON.parse(ok.stdout.toString())).toEqual(envelope);
+    const wrong = run(`${secret}x`);
+    expect(wrong.exitCode).not.toBe(0);
+    expect(wrong.stderr.toString()).toContain("No signatures found matching the expected signature");
+  });
+
   test("headers from generateTestHeaderString are accepted", async () => {
     const ts = nowSeconds() - 30;
     const value = await stripe.webhooks.generateTestHeaderStringAsync({ payload: body, secret, timestamp: ts });
