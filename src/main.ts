@@ -22,6 +22,7 @@ Usage:
                                                    show what each destination would get; sends nothing
   relay keys    create --name N [--scopes webhook:write,admin] [--rate-limit 600] [--source S]
   relay keys    list | revoke ID                   manage API keys (create prints the key once)
+  relay health  [--port N]                         exit 0 if the relay on 127.0.0.1 answers healthy, else 1
   relay help
 
 The config path defaults to $RELAY_CONFIG, else ./relay.yaml. $RELAY_PORT overrides server.port.`;
@@ -54,6 +55,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case "keys":
       return keysCommand(rest, configPath);
+    case "health":
+      return health((values.port as string | undefined) ?? process.env.RELAY_PORT ?? "8080");
     case "try":
       return tryCommand(rest, configPath);
     case "help":
@@ -94,6 +97,19 @@ async function serve(configPath: string, port: string | undefined): Promise<numb
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
   return new Promise<number>(() => {}); // serve until a signal
+}
+
+// The container's HEALTHCHECK: distroless images have no curl, so the binary checks itself.
+async function health(port: string): Promise<number> {
+  const url = `http://127.0.0.1:${port}/api/health`;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+    console.log(`${res.status} ${await res.text()}`);
+    return res.ok ? 0 : 1;
+  } catch (error) {
+    console.error(`${url}: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
 }
 
 main(process.argv.slice(2)).then(

@@ -1,3 +1,7 @@
+import { circuitAdminPlugin } from "./admin/circuit.ts";
+import { deliveriesAdminPlugin } from "./admin/deliveries.ts";
+import { destinationsAdminPlugin } from "./admin/destinations.ts";
+import { eventsAdminPlugin } from "./admin/events.ts";
 import { apiKeysAdminPlugin } from "./admin/keys.ts";
 import { createApp } from "./app.ts";
 import { digestPlugin } from "./digest/plugin.ts";
@@ -6,12 +10,18 @@ import { createGuard } from "./auth/guard.ts";
 import { createApiKeys } from "./auth/keys.ts";
 import { createRateLimiter } from "./auth/rate-limit.ts";
 import { systemClock, type Clock } from "./clock.ts";
-import type { Config } from "./config/types.ts";
+import type { Config, DestinationConfig } from "./config/types.ts";
+import { settlementFor } from "./delivery/outcome.ts";
+import { buildRequest } from "./delivery/request.ts";
+import { sendAttempt } from "./delivery/send.ts";
 import { createWorker } from "./delivery/worker.ts";
 import { createReceiver } from "./ingest/receive.ts";
 import { resolveSourceUrls } from "./ingest/source-urls.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { openStore } from "./store/store.ts";
+import { createMetrics, metricsPlugin } from "./ops/metrics.ts";
+import { createRetention } from "./ops/retention.ts";
+import { outboxStats } from "./store/outbox-stats.ts";
+import { openStore, type ClaimedDelivery } from "./store/store.ts";
 import { VERSION } from "./version.ts";
 
 export interface RelayOptions {
@@ -36,18 +46,43 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
   const store = openStore(config.storage.path);
   let sourceUrls = resolveSourceUrls(config, store, clock.now());
 
-  const worker = createWorker({ store, config: () => config, clock, log });
+  const metrics = createMetrics({
+    outboxDepth: outboxStats(store),
+    destinations: () => Object.keys(config.destinations),
+    destinationState: (name) => worker.destinationState(name),
+  });
+  const worker = createWorker({ store, config: () => config, clock, log, onSettled: (s, dest) => metrics.settled(s, dest) });
+  const retention = createRetention({ store, config: () => config, clock, log });
   const unsubscribe = store.onCommit(() => worker.wake());
-  const digests = createDigestScheduler({ store, config: () => config, clock, log, onClosed: () => worker.wake() });
+  const digests = createDigestScheduler({ store, config: () => config, clock, log, onClosed: (closed) => {
+      worker.wake();
+      metrics.digestClosed(closed.destination);
+    } });
   const receive = createReceiver({ store, config: () => config, clock, log });
   const keys = createApiKeys(store);
   const guard = createGuard({ keys, limiter: createRateLimiter(), clock, adminToken: () => config.server.adminToken, log });
+  const adminDeps = { store, guard, config: () => config, clock, log, wake: () => worker.wake() };
+  // A test-send makes the same attempt the worker does: request, signature, send, acknowledgment contract.
+  const testAttempt = async (dest: DestinationConfig, d: ClaimedDelivery) =>
+    settlementFor(dest, d, await sendAttempt(buildRequest(dest, { deliveryId: d.id, eventType: d.eventType, body: d.body }, clock.now()), dest.timeoutMs, clock));
   const app = createApp({
     log,
-    ingest: { config: () => config, sourceUrls: () => sourceUrls, receive, auth: guard },
+    ingest: {
+      config: () => config,
+      sourceUrls: () => sourceUrls,
+      receive,
+      auth: guard,
+      // Before a source is known (unknown URL id, bad key) the label is "_unknown", which no source name can be.
+      onReceived: (source, outcome) => metrics.eventReceived(source ?? "_unknown", outcome),
+    },
     health: { pingDatabase: () => store.ping(), startedAt: Date.now(), version: VERSION },
     plugins: [apiKeysAdminPlugin({ keys, guard, config: () => config, clock, log }),
-      digestPlugin(digests, guard.requireAdmin)],
+      digestPlugin(digests, guard.requireAdmin),
+      eventsAdminPlugin(adminDeps),
+      deliveriesAdminPlugin(adminDeps),
+      destinationsAdminPlugin({ ...adminDeps, attempt: testAttempt, destinationState: (name) => worker.destinationState(name) }),
+      circuitAdminPlugin({ guard, config: () => config, pause: (name) => worker.pause(name), resume: (name) => worker.resume(name) }),
+      metricsPlugin({ metrics, token: () => config.server.metricsToken })],
   });
 
   const server = Bun.serve({
@@ -60,6 +95,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
   digests.catchUp();
   digests.start();
   if (opts.deliver !== false) worker.start();
+  retention.start();
   log.info("relay started", {
     version: VERSION,
     url: `http://${server.hostname}:${server.port}`,
@@ -73,6 +109,8 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
     store,
     worker,
     digests,
+    metrics,
+    retention,
     get config() {
       return config;
     },
@@ -91,6 +129,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
     async stop(graceMs = 10_000) {
       server.stop();
       digests.stop();
+      await retention.stop();
       await worker.stop(graceMs);
       unsubscribe();
       store.close();

@@ -2,6 +2,7 @@ import type { Clock } from "../clock.ts";
 import type { Config, DestinationConfig } from "../config/types.ts";
 import type { Logger } from "../log.ts";
 import type { ClaimedDelivery, Settlement, Store } from "../store/store.ts";
+import * as circuit from "./circuit.ts";
 import { settlementFor } from "./outcome.ts";
 import { buildRequest } from "./request.ts";
 import { sendAttempt, type AttemptResult } from "./send.ts";
@@ -32,8 +33,24 @@ export function createWorker(opts: WorkerOptions) {
 
   const inFlight = new Map<string, number>();
   const active = new Set<Promise<void>>();
-  let settleQueue: Array<{ s: Settlement; dest: DestinationConfig }> = [];
+  let settleQueue: Array<{ s: Settlement; dest: DestinationConfig; d: ClaimedDelivery }> = [];
   let settleScheduled = false;
+  const circuits = new Map<string, circuit.Circuit>();
+  const circuitOf = (name: string) => circuits.get(name) ?? circuit.CLOSED;
+
+  const setCircuit = (name: string, next: circuit.Circuit, fields: Record<string, unknown> = {}) => {
+    const before = circuit.stateOf(circuitOf(name));
+    circuits.set(name, next);
+    const after = circuit.stateOf(next);
+    if (before === after) return;
+    const at = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    const line = { destination: name, from: before, to: after, ...fields };
+    if (after === "paused") log.info("destination paused", line);
+    else if (before === "paused") log.info("destination resumed", line);
+    else if (after === "open") log.warn("circuit open", { ...line, failures: next.consecutiveFailures, nextProbeAt: at(next.nextProbeAt) });
+    else if (after === "half_open") log.info("circuit probing", line);
+    else log.info("circuit closed", line);
+  };
 
   let running = false;
   let loop: Promise<void> | null = null;
@@ -53,8 +70,8 @@ export function createWorker(opts: WorkerOptions) {
       log.error("settle failed", { error: String(error), count: batch.length });
       return;
     }
-    for (const { s, dest } of batch) {
-      logSettlement(log, s, dest);
+    for (const { s, dest, d } of batch) {
+      logSettlement(log, s, dest, d);
       opts.onSettled?.(s, dest);
     }
   };
@@ -67,7 +84,14 @@ export function createWorker(opts: WorkerOptions) {
     } catch (error) {
       result = { startedAt: clock.now(), durationMs: 0, statusCode: null, responseBody: "", retryAfterMs: null, error: String(error) };
     }
-    settleQueue.push({ s: settlementFor(dest, d, result, random), dest });
+    const s = settlementFor(dest, d, result, random);
+    // The circuit learns now, not at the deferred settle: the slot this attempt frees is reused before that.
+    const verdict = circuit.verdictOf(s.outcome, s.attempt.statusCode);
+    setCircuit(dest.name, circuit.afterAttempt(circuitOf(dest.name), d.id, verdict, clock.now(), circuit.circuitSettings(dest)), {
+      delivery: d.id,
+      status: s.attempt.statusCode,
+    });
+    settleQueue.push({ s, dest, d });
     if (!settleScheduled) {
       settleScheduled = true;
       setImmediate(flushSettlements);
@@ -94,9 +118,12 @@ export function createWorker(opts: WorkerOptions) {
     }
     let started = 0;
     for (const dest of Object.values(opts.config().destinations)) {
-      const free = dest.concurrency - (inFlight.get(dest.name) ?? 0);
+      const busy = inFlight.get(dest.name) ?? 0;
+      const c = circuitOf(dest.name);
+      const free = Math.min(dest.concurrency - busy, circuit.claimAllowance(c, now, busy));
       if (free <= 0) continue;
       const claimed = store.claim(dest.name, free, now, dest.timeoutMs + leaseMarginMs);
+      if (c.status === "open" && claimed.length > 0) setCircuit(dest.name, circuit.probeStarted(c, claimed[0].id), { delivery: claimed[0].id });
       for (const d of claimed) track(dest, d);
       started += claimed.length;
     }
@@ -108,8 +135,14 @@ export function createWorker(opts: WorkerOptions) {
     const now = clock.now();
     let budget = idleMs;
     for (const dest of Object.values(opts.config().destinations)) {
-      if ((inFlight.get(dest.name) ?? 0) >= dest.concurrency) continue;
-      const due = store.nextDueAt(dest.name);
+      const busy = inFlight.get(dest.name) ?? 0;
+      if (busy >= dest.concurrency) continue;
+      const c = circuitOf(dest.name);
+      // These claim nothing until a resume or a finished attempt wakes the loop.
+      if (c.paused || c.status === "half_open" || (c.status === "open" && busy > 0)) continue;
+      let due = store.nextDueAt(dest.name);
+      const probeAt = circuit.wakeAt(c);
+      if (due !== null && probeAt !== null) due = Math.max(due, probeAt);
       if (due !== null) budget = Math.min(budget, Math.max(0, due - now));
     }
     return budget;
@@ -195,12 +228,38 @@ export function createWorker(opts: WorkerOptions) {
     inFlight(): number {
       return active.size;
     },
+
+    /** closed, open, half_open (one probe in flight) or paused; for the admin API and metrics. */
+    destinationState(name: string): circuit.CircuitState {
+      return circuit.stateOf(circuitOf(name));
+    },
+
+    /** The whole circuit record of a destination (failures in a row, next probe time). */
+    circuit(name: string): circuit.Circuit {
+      return circuitOf(name);
+    },
+
+    /** Stops claiming for this destination until resume(); in-flight attempts finish, nothing else is spent. */
+    pause(name: string): circuit.CircuitState {
+      setCircuit(name, circuit.pause(circuitOf(name)));
+      return circuit.stateOf(circuitOf(name));
+    },
+
+    /** Lifts a pause and closes an open circuit: the destination's due deliveries go out at once. */
+    resume(name: string): circuit.CircuitState {
+      setCircuit(name, circuit.resume(circuitOf(name)));
+      wake();
+      return circuit.stateOf(circuitOf(name));
+    },
   };
 }
 
-function logSettlement(log: Logger, s: Settlement, dest: DestinationConfig): void {
+function logSettlement(log: Logger, s: Settlement, dest: DestinationConfig, d: ClaimedDelivery): void {
   const fields = {
     delivery: s.deliveryId,
+    event: d.eventId ?? undefined,
+    digest: d.digestId ?? undefined,
+    attempt: d.attempts + 1,
     destination: dest.name,
     status: s.attempt.statusCode,
     ms: s.attempt.durationMs,

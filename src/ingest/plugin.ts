@@ -1,7 +1,7 @@
 import { Elysia, t } from "elysia";
 import type { Guard } from "../auth/guard.ts";
 import type { Config } from "../config/types.ts";
-import { BadRequest, NotFound, Unauthorized } from "../errors.ts";
+import { BadRequest, NotFound, RelayError, Unauthorized } from "../errors.ts";
 import type { Accepted } from "./receive.ts";
 
 export interface IngestDeps {
@@ -11,6 +11,8 @@ export interface IngestDeps {
   receive: (request: Request, source: Config["sources"][string]) => Promise<Accepted>;
   /** API-key checks; without it, key-only routes refuse every request. */
   auth?: Pick<Guard, "requireIngestKey">;
+  /** Each request's outcome (4xx counts as rejected), with its source name once known (metrics). */
+  onReceived?: (source: string | null, outcome: "accepted" | "duplicate" | "rejected") => void;
 }
 
 const AcceptedSchema = t.Object({
@@ -28,16 +30,30 @@ export function ingestPlugin(deps: IngestDeps) {
     if (!deps.auth) throw new Unauthorized("API keys are not enabled on this server");
     return deps.auth.requireIngestKey(request, source);
   };
+  const observed = async (work: (named: (source: string) => void) => Promise<Accepted>): Promise<Accepted> => {
+    let source: string | null = null;
+    try {
+      const accepted = await work((name) => (source = name));
+      deps.onReceived?.(source, accepted.status === 202 ? "accepted" : "duplicate");
+      return accepted;
+    } catch (error) {
+      if (error instanceof RelayError && error.status >= 400 && error.status < 500) deps.onReceived?.(source, "rejected");
+      throw error;
+    }
+  };
 
   return new Elysia({ name: "ingest" })
     .post(
       "/api/webhook/:source",
       async ({ request, params, set }) => {
-        const name = deps.sourceUrls().get(params.source);
-        const source = name ? deps.config().sources[name] : undefined;
-        if (!source) throw new NotFound("unknown source");
-        if (source.requireApiKey) requireIngestKey(request, source.name);
-        const accepted = await deps.receive(request, source);
+        const accepted = await observed((named) => {
+          const name = deps.sourceUrls().get(params.source);
+          const source = name ? deps.config().sources[name] : undefined;
+          if (!source) throw new NotFound("unknown source");
+          named(source.name);
+          if (source.requireApiKey) requireIngestKey(request, source.name);
+          return deps.receive(request, source);
+        });
         set.status = accepted.status;
         return accepted.body;
       },
@@ -58,11 +74,14 @@ export function ingestPlugin(deps: IngestDeps) {
     .post(
       "/api/webhook",
       async ({ request, set }) => {
-        const key = requireIngestKey(request, null);
-        if (key.source === null) throw new BadRequest("API key is not bound to a source");
-        const source = deps.config().sources[key.source];
-        if (!source) throw new NotFound(`API key is bound to source "${key.source}", which is not configured`);
-        const accepted = await deps.receive(request, source);
+        const accepted = await observed((named) => {
+          const key = requireIngestKey(request, null);
+          if (key.source === null) throw new BadRequest("API key is not bound to a source");
+          const source = deps.config().sources[key.source];
+          if (!source) throw new NotFound(`API key is bound to source "${key.source}", which is not configured`);
+          named(source.name);
+          return deps.receive(request, source);
+        });
         set.status = accepted.status;
         return accepted.body;
       },

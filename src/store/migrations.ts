@@ -76,4 +76,12 @@ export const migrations: string[] = [
     created_at INTEGER NOT NULL
   );
   `,
+  // Admin API: event filters and pages, deliveries per destination, last delivery, attempts of the last hour.
+  `
+  CREATE INDEX events_source_id ON events (source, id);
+  CREATE INDEX events_type_id ON events (type, id);
+  CREATE INDEX deliveries_destination_id ON deliveries (destination, id);
+  CREATE INDEX deliveries_delivered_at ON deliveries (destination, delivered_at) WHERE delivered_at IS NOT NULL;
+  CREATE INDEX attempts_started_at ON attempts (started_at);
+  `,
 ];

@@ -1,0 +1,143 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { Elysia } from "elysia";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { DestinationConfig } from "../config/types.ts";
+import { Unauthorized } from "../errors.ts";
+import type { Settlement } from "../store/store.ts";
+
+export type ReceivedOutcome = "accepted" | "duplicate" | "rejected";
+
+const CIRCUIT_STATES = ["closed", "open", "half_open", "paused"] as const;
+
+export interface MetricsDeps {
+  /** Outbox rows per status, read at each scrape. */
+  outboxDepth: () => Record<string, number>;
+  /** Configured destination names and their circuit state, read at each scrape. */
+  destinations?: () => string[];
+  destinationState?: (name: string) => (typeof CIRCUIT_STATES)[number];
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Prometheus metrics of one Relay instance, in a registry of its own (never prom-client's global one). */
+export function createMetrics(deps: MetricsDeps) {
+  const registry = new Registry();
+  const registers = [registry];
+
+  const received = new Counter({
+    name: "relay_events_received_total",
+    help: "Inbound webhooks by source and outcome: accepted (stored), duplicate (idempotency key seen), rejected (4xx).",
+    labelNames: ["source", "outcome"] as const,
+    registers,
+  });
+  const deliveries = new Counter({
+    name: "relay_deliveries_total",
+    help: "Settled delivery attempts by destination and outcome: delivered, retry (failed, will be retried), dead (failed, out of attempts).",
+    labelNames: ["destination", "outcome"] as const,
+    registers,
+  });
+  const attemptSeconds = new Histogram({
+    name: "relay_attempt_duration_seconds",
+    help: "Duration of one delivery attempt, request sent to response read (or failure).",
+    labelNames: ["destination"] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers,
+  });
+  const digestWindows = new Counter({
+    name: "relay_digest_windows_closed_total",
+    help: "Digest windows closed into digest deliveries, by destination.",
+    labelNames: ["destination"] as const,
+    registers,
+  });
+  new Gauge({
+    name: "relay_outbox_depth",
+    help: "Outbox rows by status (pending, in_flight, held_for_digest, dead), counted at scrape time.",
+    labelNames: ["status"] as const,
+    registers,
+    collect() {
+      for (const [status, n] of Object.entries(deps.outboxDepth())) this.set({ status }, n);
+    },
+  });
+  if (deps.destinations && deps.destinationState) {
+    const { destinations, destinationState } = deps;
+    new Gauge({
+      name: "relay_destination_circuit",
+      help: "1 for the circuit state each destination is in (closed, open, half_open, paused), 0 for the others.",
+      labelNames: ["destination", "state"] as const,
+      registers,
+      collect() {
+        // A destination removed by a reload must disappear from the scrape.
+        this.reset();
+        for (const name of destinations()) {
+          const current = destinationState(name);
+          for (const state of CIRCUIT_STATES) this.set({ destination: name, state }, state === current ? 1 : 0);
+        }
+      },
+    });
+  }
+
+  return {
+    registry,
+
+    eventReceived(source: string, outcome: ReceivedOutcome): void {
+      received.inc({ source, outcome });
+    },
+
+    /** Pass as the worker's onSettled. */
+    settled(s: Settlement, dest: DestinationConfig): void {
+      deliveries.inc({ destination: dest.name, outcome: s.outcome });
+      attemptSeconds.observe({ destination: dest.name }, s.attempt.durationMs / 1000);
+    },
+
+    /** For the digest scheduler: one window of `destination` was closed. */
+    digestClosed(destination: string): void {
+      digestWindows.inc({ destination });
+    },
+
+    /** The Prometheus text exposition. */
+    render(): Promise<string> {
+      return registry.metrics();
+    },
+
+    contentType: registry.contentType as string,
+  };
+}
+
+export interface MetricsRouteDeps {
+  metrics: Metrics;
+  /** Read per request; undefined: /metrics is open. */
+  token: () => string | undefined;
+}
+
+/** GET /metrics in the Prometheus text format; with server.metrics_token set, it needs that bearer token. */
+export function metricsPlugin({ metrics, token }: MetricsRouteDeps) {
+  return new Elysia({ name: "metrics" }).get(
+    "/metrics",
+    async ({ request }) => {
+      const expected = token();
+      if (expected) {
+        const header = request.headers.get("authorization") ?? "";
+        const presented = header.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : "";
+        if (!presented || !sameSecret(presented, expected)) throw new Unauthorized("metrics token required");
+      }
+      return new Response(await metrics.render(), { headers: { "content-type": metrics.contentType } });
+    },
+    {
+      detail: {
+        tags: ["operations"],
+        summary: "Prometheus metrics",
+        description:
+          "Text exposition format 0.0.4. Open unless server.metrics_token is set; then send `Authorization: Bearer <metrics_token>` (401 otherwise).",
+        responses: {
+          200: { description: "metrics", content: { "text/plain": { schema: { type: "string" } } } },
+          401: { description: "missing or wrong metrics token", content: { "application/json": { schema: { type: "object", properties: { error: { type: "string" } } } } } },
+        },
+      },
+    },
+  );
+}
+
+// Hashing first gives equal-length inputs, so the compare takes the same time whatever the lengths.
+function sameSecret(a: string, b: string): boolean {
+  return timingSafeEqual(createHash("sha256").update(a).digest(), createHash("sha256").update(b).digest());
+}

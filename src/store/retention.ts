@@ -1,0 +1,66 @@
+import type { Store } from "./store.ts";
+
+// Retention verbs: old events whose every delivery is done go, with their deliveries and attempts.
+// "Done" is delivered, or digested into a digest whose own delivery was delivered; anything dead,
+// pending or held keeps its event. Digest deliveries and the digests table are left alone.
+
+/** Position after the last event looked at, in (received_at, id) order. */
+export interface RetentionCursor {
+  receivedAt: number;
+  id: string;
+}
+
+export interface PurgeBatch {
+  /** Old events looked at; fewer than the limit means none are left after this batch. */
+  scanned: number;
+  events: number;
+  deliveries: number;
+  attempts: number;
+  cursor: RetentionCursor;
+}
+
+export const RETENTION_START: RetentionCursor = { receivedAt: Number.MIN_SAFE_INTEGER, id: "" };
+
+export function retentionTable(store: Store) {
+  const { sqlite } = store;
+
+  // Walks events_received_at from the cursor, so kept (dead) events are passed over once, not rescanned.
+  const scan = sqlite.query<{ id: string; received_at: number; done: number }, { cutoff: number; afterAt: number; afterId: string; limit: number }>(
+    `SELECT e.id, e.received_at,
+       NOT EXISTS (
+         SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status <> 'delivered'
+         AND NOT (d.status = 'digested' AND EXISTS (
+           SELECT 1 FROM digests g JOIN deliveries x ON x.id = g.delivery_id WHERE g.id = d.digest_id AND x.status = 'delivered'))
+       ) AS done
+     FROM events e
+     WHERE e.received_at < $cutoff AND (e.received_at, e.id) > ($afterAt, $afterId)
+     ORDER BY e.received_at, e.id LIMIT $limit`,
+  );
+  const deleteAttempts = sqlite.query<unknown, { ids: string }>(
+    `DELETE FROM attempts WHERE delivery_id IN
+       (SELECT id FROM deliveries WHERE event_id IN (SELECT value FROM json_each($ids)))`,
+  );
+  const deleteDeliveries = sqlite.query<unknown, { ids: string }>(
+    `DELETE FROM deliveries WHERE event_id IN (SELECT value FROM json_each($ids))`,
+  );
+  const deleteEvents = sqlite.query<unknown, { ids: string }>(`DELETE FROM events WHERE id IN (SELECT value FROM json_each($ids))`);
+
+  const batch = sqlite.transaction((cutoff: number, after: RetentionCursor, limit: number): PurgeBatch => {
+    const rows = scan.all({ cutoff, afterAt: after.receivedAt, afterId: after.id, limit });
+    const last = rows.at(-1);
+    const cursor = last ? { receivedAt: last.received_at, id: last.id } : after;
+    const ids = JSON.stringify(rows.filter((r) => r.done === 1).map((r) => r.id));
+    if (ids === "[]") return { scanned: rows.length, events: 0, deliveries: 0, attempts: 0, cursor };
+    const attempts = deleteAttempts.run({ ids }).changes;
+    const deliveries = deleteDeliveries.run({ ids }).changes;
+    const events = deleteEvents.run({ ids }).changes;
+    return { scanned: rows.length, events, deliveries, attempts, cursor };
+  });
+
+  return {
+    /** One bounded write transaction: looks at up to `limit` events received before `cutoff`, after `cursor`, and deletes the finished ones. */
+    purgeBatch(cutoff: number, cursor: RetentionCursor, limit: number): PurgeBatch {
+      return batch.immediate(cutoff, cursor, limit);
+    },
+  };
+}
