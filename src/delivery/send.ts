@@ -63,7 +63,8 @@ async function readBounded(res: Response): Promise<string> {
 function describeFetchError(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as { code?: string }).code;
-    return code ? `${code}: ${error.message}` : error.message;
+    // Bun's messages often start with the code already.
+    return code && !error.message.startsWith(code) ? `${code}: ${error.message}` : error.message;
   }
   return String(error);
 }
