@@ -127,6 +127,17 @@ export function openStore(path: string, options: StoreOptions = {}) {
     `INSERT INTO source_ids (source, id, created_at) VALUES ($source, $id, $createdAt) ON CONFLICT DO NOTHING`,
   );
 
+  // Worker bookkeeping (leases, outcomes) skips the fsync: losing it to a power cut only means a resend,
+  // which at-least-once allows; a process crash loses nothing either way. Ingest commits stay FULL.
+  const relaxed = <T>(write: () => T): T => {
+    sqlite.exec("PRAGMA synchronous = NORMAL");
+    try {
+      return write();
+    } finally {
+      sqlite.exec("PRAGMA synchronous = FULL");
+    }
+  };
+
   const commitListeners = new Set<() => void>();
   const notifyCommit = () => {
     for (const listener of commitListeners) listener();
@@ -238,18 +249,18 @@ export function openStore(path: string, options: StoreOptions = {}) {
     /** Leases up to `limit` due deliveries of one destination until `now + leaseMs`. */
     claim(destination: string, limit: number, now: number, leaseMs: number): ClaimedDelivery[] {
       if (limit <= 0) return [];
-      return claimDue.all({ destination, now, limit, leaseUntil: now + leaseMs }).map(toClaimed);
+      return relaxed(() => claimDue.all({ destination, now, limit, leaseUntil: now + leaseMs })).map(toClaimed);
     },
 
     /** Records attempts and their outcomes, all in one transaction. */
     settle(settlements: Settlement[]): void {
       if (settlements.length === 0) return;
-      settleBatch.immediate(settlements);
+      relaxed(() => settleBatch.immediate(settlements));
     },
 
     /** Leases that outlived their worker go back in line. */
     releaseExpiredLeases(now: number): number {
-      return releaseExpired.run({ now }).changes;
+      return relaxed(() => releaseExpired.run({ now }).changes);
     },
 
     /** At start-up nothing can be in flight: one process owns the file. */

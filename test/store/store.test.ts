@@ -89,6 +89,14 @@ describe("claim and settle", () => {
     expect(store.nextDueAt("crm")).toBe(T + 5000);
   });
 
+  test("worker bookkeeping leaves the connection syncing fully for the next ingest commit", async () => {
+    await store.record(event(), [delivery()]);
+    const [d] = store.claim("crm", 1, T, 30_000);
+    store.settle([{ deliveryId: d.id, attempt: { startedAt: T, durationMs: 1, statusCode: 200, response: "", error: null }, outcome: "delivered", at: T }]);
+    store.releaseExpiredLeases(T);
+    expect(store.sqlite.query("PRAGMA synchronous").get()).toEqual({ synchronous: 2 });
+  });
+
   test("an expired lease puts the delivery back in line; a live one does not", async () => {
     await store.record(event(), [delivery()]);
     const [d] = store.claim("crm", 1, T, 30_000);
