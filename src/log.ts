@@ -1,4 +1,6 @@
 // Structured JSON logs, one line per record; callers never pass secrets, and redact() guards the known shapes.
+import { writeSync } from "node:fs";
+
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export interface Logger {
@@ -10,8 +12,35 @@ export interface Logger {
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
+/**
+ * Lines written to stdout in one write per turn of the event loop: under load a write per line
+ * costs more than the line. Whatever is still buffered goes out synchronously at exit.
+ */
+export function bufferedStdout(): (line: string) => void {
+  let buffered: string[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (buffered.length === 0) return;
+    const text = buffered.join("\n") + "\n";
+    buffered = [];
+    process.stdout.write(text);
+  };
+  process.on("exit", () => {
+    if (buffered.length > 0) writeSync(1, buffered.join("\n") + "\n");
+    buffered = [];
+  });
+  return (line) => {
+    buffered.push(line);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+}
+
 export function createLogger(
-  write: (line: string) => void = (line) => process.stdout.write(line + "\n"),
+  write: (line: string) => void = bufferedStdout(),
   level: LogLevel = (process.env.RELAY_LOG_LEVEL as LogLevel) || "info",
 ): Logger {
   const min = ORDER[level] ?? ORDER.info;

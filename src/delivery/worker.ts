@@ -18,6 +18,8 @@ export interface WorkerOptions {
   /** Extra lease time beyond the destination's timeout before a claim counts as abandoned. */
   leaseMarginMs?: number;
   random?: () => number;
+  /** Finished attempts are settled, and their slots refilled, in groups gathered over this long (ms). */
+  batchMs?: number;
   /** Called after each settled attempt (metrics, tests). */
   onSettled?: (s: Settlement, dest: DestinationConfig) => void;
 }
@@ -30,6 +32,7 @@ export function createWorker(opts: WorkerOptions) {
   const idleMs = opts.idleMs ?? 1000;
   const leaseMarginMs = opts.leaseMarginMs ?? 30_000;
   const random = opts.random ?? Math.random;
+  const batchMs = opts.batchMs ?? 1;
 
   const inFlight = new Map<string, number>();
   const active = new Set<Promise<void>>();
@@ -94,7 +97,7 @@ export function createWorker(opts: WorkerOptions) {
     settleQueue.push({ s, dest, d });
     if (!settleScheduled) {
       settleScheduled = true;
-      setImmediate(flushSettlements);
+      setTimeout(flushSettlements, batchMs);
     }
   };
 
@@ -103,13 +106,14 @@ export function createWorker(opts: WorkerOptions) {
     const p = deliver(dest, d).finally(() => {
       inFlight.set(dest.name, (inFlight.get(dest.name) ?? 1) - 1);
       active.delete(p);
-      wake();
+      wakeSoon();
     });
     active.add(p);
   };
 
   /** One pass over every destination; returns how many deliveries it started. */
   const pass = (): number => {
+    flushSettlements();
     const now = clock.now();
     if (now - lastSweep >= 1000) {
       lastSweep = now;
@@ -170,6 +174,16 @@ export function createWorker(opts: WorkerOptions) {
     wakeSleeper?.();
   }
 
+  // Slots freed within one batch window are refilled by one claim instead of one claim each.
+  let wakeTimer: ReturnType<typeof setTimeout> | null = null;
+  function wakeSoon(): void {
+    if (wakeTimer) return;
+    wakeTimer = setTimeout(() => {
+      wakeTimer = null;
+      wake();
+    }, batchMs);
+  }
+
   const run = async () => {
     while (running) {
       let started = 0;
@@ -196,6 +210,8 @@ export function createWorker(opts: WorkerOptions) {
     /** Stops claiming, then waits up to `graceMs` for in-flight attempts; unfinished leases return to pending on the next start. */
     async stop(graceMs = 10_000): Promise<void> {
       running = false;
+      if (wakeTimer) clearTimeout(wakeTimer);
+      wakeTimer = null;
       wake();
       await loop;
       loop = null;

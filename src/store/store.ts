@@ -62,8 +62,8 @@ export type Settlement = { deliveryId: string; attempt: AttemptRecord } & (
 );
 
 export interface StoreOptions {
-  /** Group-commit window: a lone request waits at most this long for company. */
-  maxBatchWaitMs?: number;
+  /** Under load (the last commit group had company) a commit waits this long for more; a lone request never waits. */
+  groupWaitMs?: number;
 }
 
 export type Store = ReturnType<typeof openStore>;
@@ -151,7 +151,8 @@ export function openStore(path: string, options: StoreOptions = {}) {
   }
   let queue: PendingRecord[] = [];
   let flushScheduled = false;
-  const maxBatchWaitMs = options.maxBatchWaitMs ?? 0;
+  let lastGroupSize = 0;
+  const groupWaitMs = options.groupWaitMs ?? 1;
 
   const writeOne = (event: NewEvent, newDeliveries: NewDelivery[]): RecordResult => {
     const inserted = insertEvent.run({
@@ -187,9 +188,10 @@ export function openStore(path: string, options: StoreOptions = {}) {
     return { eventId: event.id, duplicate: false };
   };
 
-  // Nested transactions are savepoints: one bad record fails alone, not its whole commit group.
+  const writeBatch = sqlite.transaction((batch: PendingRecord[]) => batch.map((p) => writeOne(p.event, p.deliveries)));
+  // Nested transactions are savepoints: when a group fails, each record is retried alone so only the bad one fails.
   const writeOneSavepoint = sqlite.transaction(writeOne);
-  const writeBatch = sqlite.transaction((batch: PendingRecord[]) =>
+  const writeBatchIsolated = sqlite.transaction((batch: PendingRecord[]) =>
     batch.map((p): RecordResult | { error: unknown } => {
       try {
         return writeOneSavepoint(p.event, p.deliveries);
@@ -205,12 +207,17 @@ export function openStore(path: string, options: StoreOptions = {}) {
     const batch = queue;
     queue = [];
     if (batch.length === 0) return;
+    lastGroupSize = batch.length;
     let results: Array<RecordResult | { error: unknown }>;
     try {
       results = writeBatch.immediate(batch);
-    } catch (error) {
-      for (const p of batch) p.reject(error);
-      return;
+    } catch {
+      try {
+        results = writeBatchIsolated.immediate(batch);
+      } catch (error) {
+        for (const p of batch) p.reject(error);
+        return;
+      }
     }
     batch.forEach((p, i) => {
       const r = results[i];
@@ -240,7 +247,7 @@ export function openStore(path: string, options: StoreOptions = {}) {
         queue.push({ event, deliveries: newDeliveries, resolve, reject });
         if (!flushScheduled) {
           flushScheduled = true;
-          if (maxBatchWaitMs > 0) setTimeout(flush, maxBatchWaitMs);
+          if (lastGroupSize > 1 && groupWaitMs > 0) setTimeout(flush, groupWaitMs);
           else setImmediate(flush);
         }
       });
