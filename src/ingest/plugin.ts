@@ -3,6 +3,7 @@ import type { Guard } from "../auth/guard.ts";
 import type { Config } from "../config/types.ts";
 import { BadRequest, NotFound, RelayError, Unauthorized } from "../errors.ts";
 import type { Accepted } from "./receive.ts";
+import { ingestRequestSchema } from "./request-schema.ts";
 
 export interface IngestDeps {
   config: () => Config;
@@ -23,9 +24,13 @@ const AcceptedSchema = t.Object({
 });
 const ErrorSchema = t.Object({ error: t.String() });
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema, 429: ErrorSchema };
-const requestBody = { required: true, content: { "application/json": { schema: { type: "object", additionalProperties: true } } } } as const;
 
 export function ingestPlugin(deps: IngestDeps) {
+  // Documents the sources configured at start: each one's declared variables, or the typed envelopes.
+  const requestBody = {
+    required: true,
+    content: { "application/json": { schema: ingestRequestSchema(Object.values(deps.config().sources)) } },
+  };
   const requireIngestKey = (request: Request, source: string | null) => {
     if (!deps.auth) throw new Unauthorized("API keys are not enabled on this server");
     return deps.auth.requireIngestKey(request, source);
