@@ -36,6 +36,10 @@ export function createWorker(opts: WorkerOptions) {
 
   const inFlight = new Map<string, number>();
   const active = new Set<Promise<void>>();
+  // Claimed ahead of the free slots, so a finished attempt is replaced at once and the database is asked in batches.
+  const queued = new Map<string, Array<{ d: ClaimedDelivery; leaseUntil: number }>>();
+  let startedTotal = 0;
+  let stopping = false;
   let settleQueue: Array<{ s: Settlement; dest: DestinationConfig; d: ClaimedDelivery }> = [];
   let settleScheduled = false;
   const circuits = new Map<string, circuit.Circuit>();
@@ -46,6 +50,7 @@ export function createWorker(opts: WorkerOptions) {
     circuits.set(name, next);
     const after = circuit.stateOf(next);
     if (before === after) return;
+    if (after === "open" || after === "paused") releaseQueued(name);
     const at = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     const line = { destination: name, from: before, to: after, ...fields };
     if (after === "paused") log.info("destination paused", line);
@@ -103,15 +108,40 @@ export function createWorker(opts: WorkerOptions) {
 
   const track = (dest: DestinationConfig, d: ClaimedDelivery) => {
     inFlight.set(dest.name, (inFlight.get(dest.name) ?? 0) + 1);
+    startedTotal++;
     const p = deliver(dest, d).finally(() => {
       inFlight.set(dest.name, (inFlight.get(dest.name) ?? 1) - 1);
       active.delete(p);
+      dispatch(dest, clock.now());
       wakeSoon();
     });
     active.add(p);
   };
 
-  /** One pass over every destination; returns how many deliveries it started. */
+  /** Starts queued deliveries of a destination while its slots and its circuit allow. */
+  const dispatch = (dest: DestinationConfig, now: number): void => {
+    const queue = queued.get(dest.name);
+    while (!stopping && queue && queue.length > 0) {
+      const busy = inFlight.get(dest.name) ?? 0;
+      const c = circuitOf(dest.name);
+      if (busy >= dest.concurrency || circuit.claimAllowance(c, now, busy) <= 0) return;
+      const next = queue.shift()!;
+      // Its lease would run out mid-attempt: leave it to the sweep, which puts it back in line.
+      if (now + dest.timeoutMs >= next.leaseUntil) continue;
+      if (c.status === "open") setCircuit(dest.name, circuit.probeStarted(c, next.d.id), { delivery: next.d.id });
+      track(dest, next.d);
+    }
+  };
+
+  /** Gives a destination's claimed-but-unsent deliveries back to the outbox. */
+  function releaseQueued(name: string): void {
+    const queue = queued.get(name);
+    if (!queue || queue.length === 0) return;
+    queued.delete(name);
+    store.release(queue.map((q) => q.d.id));
+  }
+
+  /** One pass over every destination: refill each queue in one claim, then start what the slots allow. */
   const pass = (): number => {
     flushSettlements();
     const now = clock.now();
@@ -120,18 +150,31 @@ export function createWorker(opts: WorkerOptions) {
       const released = store.releaseExpiredLeases(now);
       if (released > 0) log.warn("expired leases released", { count: released });
     }
-    let started = 0;
-    for (const dest of Object.values(opts.config().destinations)) {
+    const before = startedTotal;
+    const destinations = opts.config().destinations;
+    for (const dest of Object.values(destinations)) {
+      const queue = queued.get(dest.name) ?? [];
+      queued.set(dest.name, queue);
       const busy = inFlight.get(dest.name) ?? 0;
       const c = circuitOf(dest.name);
-      const free = Math.min(dest.concurrency - busy, circuit.claimAllowance(c, now, busy));
-      if (free <= 0) continue;
-      const claimed = store.claim(dest.name, free, now, dest.timeoutMs + leaseMarginMs);
-      if (c.status === "open" && claimed.length > 0) setCircuit(dest.name, circuit.probeStarted(c, claimed[0].id), { delivery: claimed[0].id });
-      for (const d of claimed) track(dest, d);
-      started += claimed.length;
+      // A closed circuit keeps one round queued beyond its slots; an open one claims only its probe.
+      const want = c.paused
+        ? 0
+        : c.status === "closed"
+          ? queue.length < dest.concurrency
+            ? 2 * dest.concurrency - busy - queue.length
+            : 0
+          : queue.length === 0
+            ? Math.min(1, circuit.claimAllowance(c, now, busy))
+            : 0;
+      if (want > 0) {
+        const leaseUntil = now + 3 * dest.timeoutMs + leaseMarginMs;
+        for (const d of store.claim(dest.name, want, now, leaseUntil - now)) queue.push({ d, leaseUntil });
+      }
+      dispatch(dest, now);
     }
-    return started;
+    for (const name of queued.keys()) if (!(name in destinations)) releaseQueued(name);
+    return startedTotal - before;
   };
 
   /** How long the loop may sleep: until the earliest due delivery of a destination with a free slot. */
@@ -210,6 +253,7 @@ export function createWorker(opts: WorkerOptions) {
     /** Stops claiming, then waits up to `graceMs` for in-flight attempts; unfinished leases return to pending on the next start. */
     async stop(graceMs = 10_000): Promise<void> {
       running = false;
+      stopping = true;
       if (wakeTimer) clearTimeout(wakeTimer);
       wakeTimer = null;
       wake();
@@ -224,21 +268,23 @@ export function createWorker(opts: WorkerOptions) {
       ]);
       clearTimeout(timer);
       flushSettlements();
+      for (const name of [...queued.keys()]) releaseQueued(name);
+      stopping = false;
     },
 
     wake,
 
     /** Claims everything due now, sends it and settles it; for tests and one-shot draining. */
     async runOnce(): Promise<number> {
-      let total = 0;
+      const before = startedTotal;
       for (;;) {
-        const started = pass();
-        total += started;
-        if (started === 0 && active.size === 0) break;
-        await Promise.allSettled([...active]);
+        pass();
+        if (active.size === 0) break;
+        while (active.size > 0) await Promise.allSettled([...active]);
         flushSettlements();
       }
-      return total;
+      for (const name of [...queued.keys()]) releaseQueued(name);
+      return startedTotal - before;
     },
 
     inFlight(): number {

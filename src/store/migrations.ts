@@ -84,4 +84,9 @@ export const migrations: string[] = [
   CREATE INDEX deliveries_delivered_at ON deliveries (destination, delivered_at) WHERE delivered_at IS NOT NULL;
   CREATE INDEX attempts_started_at ON attempts (started_at);
   `,
+  // Only digest rows carry a digest_id: an index entry per delivery was paid on every ingest for nothing.
+  `
+  DROP INDEX deliveries_digest;
+  CREATE INDEX deliveries_digest ON deliveries (digest_id) WHERE digest_id IS NOT NULL;
+  `,
 ];

@@ -118,6 +118,10 @@ export function openStore(path: string, options: StoreOptions = {}) {
   const releaseAll = sqlite.query(
     `UPDATE deliveries SET status = 'pending', lease_until = NULL WHERE status = 'in_flight'`,
   );
+  const releaseOne = sqlite.query<unknown, { id: string }>(
+    `UPDATE deliveries SET status = 'pending', lease_until = NULL WHERE id = $id AND status = 'in_flight'`,
+  );
+  const releaseIds = sqlite.transaction((ids: string[]) => ids.reduce((n, id) => n + releaseOne.run({ id }).changes, 0));
   const earliestDue = sqlite.query<{ at: number }, { destination: string }>(
     `SELECT next_attempt_at AS at FROM deliveries WHERE status = 'pending' AND destination = $destination
      ORDER BY next_attempt_at LIMIT 1`,
@@ -268,6 +272,12 @@ export function openStore(path: string, options: StoreOptions = {}) {
     /** Leases that outlived their worker go back in line. */
     releaseExpiredLeases(now: number): number {
       return relaxed(() => releaseExpired.run({ now }).changes);
+    },
+
+    /** Claimed deliveries that were never sent go back in line at once. */
+    release(ids: string[]): number {
+      if (ids.length === 0) return 0;
+      return relaxed(() => releaseIds(ids));
     },
 
     /** At start-up nothing can be in flight: one process owns the file. */

@@ -196,10 +196,30 @@ describe("the running worker", () => {
     const config = configWith(join(tmp.dir, "relay.db"), [destination("crm", receiver.url, { concurrency: 2 })]);
     worker = createWorker({ store, config: () => config, clock: { now: () => Date.now() }, log: silentLogger, idleMs: 50 });
     store.onCommit(() => worker!.wake());
-    await enqueue("crm", "{}", 8);
+    const ids = await enqueue("crm", "{}", 8);
     worker.start();
     await receiver.waitFor(8, 10_000);
     expect(peak).toBe(2);
+    await worker.stop(1_000);
+    worker = undefined;
+    // Claimed ahead in batches, yet each delivery went out exactly once.
+    expect(receiver.received.map((r) => r.headers["x-relay-delivery-id"]).sort()).toEqual([...ids].sort());
+    expect(ids.map((id) => row(id).status)).toEqual(ids.map(() => "delivered"));
+  });
+
+  test("stopping gives claimed but unsent deliveries back to the outbox", async () => {
+    receiver.respondWith(() => new Promise<Response>(() => {}));
+    const config = configWith(join(tmp.dir, "relay.db"), [destination("crm", receiver.url, { concurrency: 1, timeoutMs: 60_000 })]);
+    worker = createWorker({ store, config: () => config, clock: { now: () => Date.now() }, log: silentLogger, idleMs: 50 });
+    const ids = await enqueue("crm", "{}", 3);
+    worker.start();
+    await receiver.waitFor(1, 5_000);
+    await worker.stop(10);
+    worker = undefined;
+    const statuses = ids.map((id) => row(id).status);
+    // One attempt is still hanging (its lease returns it at the next start); the two queued ones are pending again.
+    expect(statuses.filter((st) => st === "pending")).toHaveLength(2);
+    expect(receiver.received).toHaveLength(1);
   });
 
   test("one destination failing slowly does not hold back another", async () => {

@@ -156,3 +156,10 @@ test("one failing record in a commit group fails alone", async () => {
   expect(ok).toEqual({ status: "fulfilled", value: { eventId: good.id, duplicate: false } });
   expect(count("SELECT count(*) AS n FROM events")).toBe(2);
 });
+
+test("digest lookups use the partial digest index", () => {
+  const plan = store.sqlite.query("EXPLAIN QUERY PLAN SELECT id FROM deliveries WHERE digest_id = 'dig_1'").all() as Array<{ detail: string }>;
+  expect(plan.map((p) => p.detail).join("\n")).toContain("USING INDEX deliveries_digest");
+  const sql = (store.sqlite.query("SELECT sql FROM sqlite_master WHERE name = 'deliveries_digest'").get() as { sql: string }).sql;
+  expect(sql).toContain("WHERE digest_id IS NOT NULL");
+});
