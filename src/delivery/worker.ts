@@ -199,7 +199,8 @@ export function createWorker(opts: WorkerOptions) {
     new Promise<void>((resolve) => {
       if (woken || ms <= 0) {
         woken = false;
-        resolve();
+        // Yield to I/O even when there is work at once, so the loop can never starve the server.
+        setImmediate(resolve);
         return;
       }
       const timer = setTimeout(done, ms);
