@@ -146,10 +146,6 @@ export function adminQueries(store: Store) {
     `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $now, lease_until = NULL, last_error = NULL
      WHERE status = 'dead' AND destination = $destination AND body <> ''`,
   );
-  const insertDelivery = sqlite.query(
-    `INSERT INTO deliveries (id, event_id, route, destination, event_type, status, body, attempts, next_attempt_at, last_error, created_at)
-     VALUES ($id, $eventId, $route, $destination, $eventType, $status, $body, 0, $nextAttemptAt, $lastError, $createdAt)`,
-  );
   const insertTest = sqlite.query(
     `INSERT INTO deliveries (id, event_id, route, destination, event_type, status, body, attempts, next_attempt_at, lease_until, created_at)
      VALUES ($id, NULL, 'test-send', $destination, $eventType, 'in_flight', $body, 0, $now, $leaseUntil, $now)`,
@@ -185,23 +181,6 @@ export function adminQueries(store: Store) {
      )
      SELECT name FROM names WHERE name IS NOT NULL`,
   );
-
-  const addDeliveries = sqlite.transaction((event: { id: string; type: string }, rows: NewDelivery[], now: number) => {
-    for (const d of rows) {
-      insertDelivery.run({
-        id: d.id,
-        eventId: event.id,
-        route: d.route,
-        destination: d.destination,
-        eventType: event.type,
-        status: d.status,
-        body: d.body,
-        nextAttemptAt: d.nextAttemptAt,
-        lastError: d.lastError ?? null,
-        createdAt: now,
-      });
-    }
-  });
 
   return {
     /** Newest first; filters combine with AND. */
@@ -288,7 +267,7 @@ export function adminQueries(store: Store) {
 
     /** New outbox rows for a stored event (a replay), all in one transaction; the earlier rows stay. */
     addDeliveries(event: { id: string; type: string }, rows: NewDelivery[], now: number): void {
-      if (rows.length > 0) addDeliveries.immediate(event, rows, now);
+      store.addDeliveries(event, rows, now);
     },
 
     /** A test-send row, leased at once so the worker leaves it to the admin call that settles it. */

@@ -158,6 +158,24 @@ export function openStore(path: string, options: StoreOptions = {}) {
   let lastGroupSize = 0;
   const groupWaitMs = options.groupWaitMs ?? 1;
 
+  const insertDeliveries = (event: { id: string; type: string }, rows: NewDelivery[], createdAt: number) => {
+    for (const d of rows) {
+      insertDelivery.run({
+        id: d.id,
+        eventId: event.id,
+        route: d.route,
+        destination: d.destination,
+        eventType: event.type,
+        status: d.status,
+        body: d.body,
+        nextAttemptAt: d.nextAttemptAt,
+        lastError: d.lastError ?? null,
+        createdAt,
+      });
+    }
+  };
+  const appendDeliveries = sqlite.transaction(insertDeliveries);
+
   const writeOne = (event: NewEvent, newDeliveries: NewDelivery[]): RecordResult => {
     const inserted = insertEvent.run({
       id: event.id,
@@ -175,20 +193,7 @@ export function openStore(path: string, options: StoreOptions = {}) {
       if (!existing) throw new Error(`event id collision: ${event.id}`);
       return { eventId: existing.id, duplicate: true };
     }
-    for (const d of newDeliveries) {
-      insertDelivery.run({
-        id: d.id,
-        eventId: event.id,
-        route: d.route,
-        destination: d.destination,
-        eventType: event.type,
-        status: d.status,
-        body: d.body,
-        nextAttemptAt: d.nextAttemptAt,
-        lastError: d.lastError ?? null,
-        createdAt: event.receivedAt,
-      });
-    }
+    insertDeliveries(event, newDeliveries, event.receivedAt);
     return { eventId: event.id, duplicate: false };
   };
 
@@ -255,6 +260,11 @@ export function openStore(path: string, options: StoreOptions = {}) {
           else setImmediate(flush);
         }
       });
+    },
+
+    /** New outbox rows for an event already stored (a replay), in one synced transaction. */
+    addDeliveries(event: { id: string; type: string }, rows: NewDelivery[], createdAt: number): void {
+      if (rows.length > 0) appendDeliveries.immediate(event, rows, createdAt);
     },
 
     /** Leases up to `limit` due deliveries of one destination until `now + leaseMs`. */
