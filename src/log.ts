@@ -13,14 +13,15 @@ export interface Logger {
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 /**
- * Lines written to stdout in one write per turn of the event loop: under load a write per line
- * costs more than the line. Whatever is still buffered goes out synchronously at exit.
+ * Lines gathered for up to `flushMs` (or `maxLines`) and written to stdout at once: under load a write per
+ * line costs more than the line. Whatever is still buffered goes out synchronously at exit.
  */
-export function bufferedStdout(): (line: string) => void {
+export function bufferedStdout(flushMs = 10, maxLines = 256): (line: string) => void {
   let buffered: string[] = [];
-  let scheduled = false;
+  let timer: ReturnType<typeof setTimeout> | null = null;
   const flush = () => {
-    scheduled = false;
+    if (timer) clearTimeout(timer);
+    timer = null;
     if (buffered.length === 0) return;
     const text = buffered.join("\n") + "\n";
     buffered = [];
@@ -32,10 +33,8 @@ export function bufferedStdout(): (line: string) => void {
   });
   return (line) => {
     buffered.push(line);
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
+    if (buffered.length >= maxLines) flush();
+    else if (!timer) timer = setTimeout(flush, flushMs);
   };
 }
 
