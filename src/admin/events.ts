@@ -137,7 +137,7 @@ export function eventsAdminPlugin(deps: AdminDeps) {
           if (rows.length === 0) {
             throw new Conflict(only === undefined ? "no current route matches this event" : `no current route sends this event to "${only}"`);
           }
-          queries.addDeliveries({ id: found.event.id, type: found.event.type }, rows, now);
+          deps.store.addDeliveries({ id: found.event.id, type: found.event.type }, rows, now);
           deps.log.info("event replayed", { event: found.event.id, deliveries: rows.length, destination: only, by: admin.kind });
           deps.wake();
           set.status = 201;

@@ -288,9 +288,6 @@ export function createWorker(opts: WorkerOptions) {
       return startedTotal - before;
     },
 
-    inFlight(): number {
-      return active.size;
-    },
 
     /** closed, open, half_open (one probe in flight) or paused; for the admin API and metrics. */
     destinationState(name: string): circuit.CircuitState {

@@ -1,5 +1,5 @@
 import type { DeliveryStatus } from "./schema.ts";
-import type { NewDelivery, Store } from "./store.ts";
+import type { Store } from "./store.ts";
 
 // Reads and repairs for the admin API: events, deliveries and attempts, retries, replays, stats.
 
@@ -265,10 +265,6 @@ export function adminQueries(store: Store) {
       return resetDestination.run({ destination, now }).changes;
     },
 
-    /** New outbox rows for a stored event (a replay), all in one transaction; the earlier rows stay. */
-    addDeliveries(event: { id: string; type: string }, rows: NewDelivery[], now: number): void {
-      store.addDeliveries(event, rows, now);
-    },
 
     /** A test-send row, leased at once so the worker leaves it to the admin call that settles it. */
     insertTestDelivery(d: TestDelivery): void {
