@@ -10,10 +10,8 @@ import { createGuard } from "./auth/guard.ts";
 import { createApiKeys } from "./auth/keys.ts";
 import { createRateLimiter } from "./auth/rate-limit.ts";
 import { systemClock, type Clock } from "./clock.ts";
-import type { Config, DestinationConfig } from "./config/types.ts";
-import { settlementFor } from "./delivery/outcome.ts";
-import { buildRequest } from "./delivery/request.ts";
-import { sendAttempt } from "./delivery/send.ts";
+import type { Config } from "./config/types.ts";
+import { attemptDelivery } from "./delivery/attempt.ts";
 import { createWorker } from "./delivery/worker.ts";
 import { createReceiver } from "./ingest/receive.ts";
 import { resolveSourceUrls } from "./ingest/source-urls.ts";
@@ -21,7 +19,7 @@ import { createLogger, type Logger } from "./log.ts";
 import { createMetrics, metricsPlugin } from "./ops/metrics.ts";
 import { createRetention } from "./ops/retention.ts";
 import { outboxStats } from "./store/outbox-stats.ts";
-import { openStore, type ClaimedDelivery } from "./store/store.ts";
+import { openStore } from "./store/store.ts";
 import { VERSION } from "./version.ts";
 
 export interface RelayOptions {
@@ -62,9 +60,6 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
   const keys = createApiKeys(store);
   const guard = createGuard({ keys, limiter: createRateLimiter(), clock, adminToken: () => config.server.adminToken, log });
   const adminDeps = { store, guard, config: () => config, clock, log, wake: () => worker.wake() };
-  // A test-send makes the same attempt the worker does: request, signature, send, acknowledgment contract.
-  const testAttempt = async (dest: DestinationConfig, d: ClaimedDelivery) =>
-    settlementFor(dest, d, await sendAttempt(buildRequest(dest, { deliveryId: d.id, eventType: d.eventType, body: d.body }, clock.now()), dest.timeoutMs, clock));
   const app = createApp({
     log,
     ingest: {
@@ -80,7 +75,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       digestPlugin(digests, guard.requireAdmin),
       eventsAdminPlugin(adminDeps),
       deliveriesAdminPlugin(adminDeps),
-      destinationsAdminPlugin({ ...adminDeps, attempt: testAttempt, destinationState: (name) => worker.destinationState(name) }),
+      destinationsAdminPlugin({ ...adminDeps, attempt: (dest, d) => attemptDelivery(dest, d, clock), destinationState: (name) => worker.destinationState(name) }),
       circuitAdminPlugin({ guard, config: () => config, pause: (name) => worker.pause(name), resume: (name) => worker.resume(name) }),
       metricsPlugin({ metrics, token: () => config.server.metricsToken })],
   });

@@ -3,9 +3,7 @@ import type { Config, DestinationConfig } from "../config/types.ts";
 import type { Logger } from "../log.ts";
 import type { ClaimedDelivery, Settlement, Store } from "../store/store.ts";
 import * as circuit from "./circuit.ts";
-import { settlementFor } from "./outcome.ts";
-import { buildRequest } from "./request.ts";
-import { sendAttempt, type AttemptResult } from "./send.ts";
+import { attemptDelivery } from "./attempt.ts";
 
 export interface WorkerOptions {
   store: Store;
@@ -85,14 +83,7 @@ export function createWorker(opts: WorkerOptions) {
   };
 
   const deliver = async (dest: DestinationConfig, d: ClaimedDelivery): Promise<void> => {
-    let result: AttemptResult;
-    try {
-      const req = buildRequest(dest, { deliveryId: d.id, eventType: d.eventType, body: d.body }, clock.now());
-      result = await sendAttempt(req, dest.timeoutMs, clock);
-    } catch (error) {
-      result = { startedAt: clock.now(), durationMs: 0, statusCode: null, responseBody: "", retryAfterMs: null, error: String(error) };
-    }
-    const s = settlementFor(dest, d, result, random);
+    const s = await attemptDelivery(dest, d, clock, random);
     // The circuit learns now, not at the deferred settle: the slot this attempt frees is reused before that.
     const verdict = circuit.verdictOf(s.outcome, s.attempt.statusCode);
     setCircuit(dest.name, circuit.afterAttempt(circuitOf(dest.name), d.id, verdict, clock.now(), circuit.circuitSettings(dest)), {
