@@ -1,30 +1,47 @@
-// Store-level experiment behind the diagnosis in bench/analysis.md: what one ingest group commit and one
-// claim → settle cycle cost, with the project's own openStore, and how connection-level settings change it.
+// Store-level experiment behind the diagnosis in bench/analysis.md: what one ingest commit group and one
+// claim → settle cycle cost on the writer's connection, run here in one thread with the project's own hotWrites
+// (src/store/writes.ts, exactly what the database writer thread runs), and how the durability choice changes it.
 // `bun bench/experiments/store.ts` (BENCH_RELAY_ROOT picks another checkout). Temp files only; bounded loops.
 //
-// Variants (all on the store's own connection, no change to src/):
-//   as shipped            openStore as is: WAL, synchronous=FULL, temp_store default (file)
-//   temp_store=MEMORY     the savepoint statement journal stays in memory instead of a temp file
-//   synchronous=NORMAL    no fsync per commit (only to show how much of the cost the sync is)
-//   … and no list indexes  temp_store=MEMORY plus dropping the admin list/filter indexes and making the digest
-//                          index partial: what those index entries cost per ingested event (not a proposal to drop them)
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+// Variants (each on a fresh file migrated by openStore, then written through a connection of its own):
+//   as shipped            commit with synchronous=NORMAL, then fsync of the WAL file before the group counts as done
+//   in-commit FULL        synchronous=FULL: the commit itself syncs (what an in-memory-less fallback would do)
+//   no sync               NORMAL and no fsync at all: how much of the cost the sync is (not durable)
+//   … no list indexes     as shipped minus the admin list/filter indexes: what their entries cost at ingest
+//                         (not a proposal to drop them)
+import { Database } from "bun:sqlite";
+import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 const ROOT = resolve(process.env.BENCH_RELAY_ROOT || join(import.meta.dir, "..", ".."));
 const { openStore } = (await import(join(ROOT, "src", "store", "store.ts"))) as typeof import("../../src/store/store.ts");
+const { hotWrites } = (await import(join(ROOT, "src", "store", "writes.ts"))) as typeof import("../../src/store/writes.ts");
 const { newId } = (await import(join(ROOT, "src", "ids.ts"))) as typeof import("../../src/ids.ts");
 
+type Writes = ReturnType<typeof hotWrites>;
 const BODY = JSON.stringify({ type: "order.created", order: { orderNumber: "A-10023", total: 129.5, currency: "EUR", customer: { firstName: "Ada", lastName: "Lovelace", email: "ada@example.com" }, items: [{ sku: "SKU-1", qty: 2 }, { sku: "SKU-2", qty: 1 }] } });
+const HEADERS = { "content-type": "application/json", host: "127.0.0.1:4000", "content-length": String(BODY.length) };
 const dir = mkdtempSync(join(tmpdir(), "relay-store-exp-"));
-type Store = ReturnType<typeof openStore>;
 
-function fresh(name: string, pragmas: string[]): Store {
-  const store = openStore(join(dir, `${name}.db`));
-  for (const p of pragmas) store.sqlite.exec(p);
-  return store;
+interface Variant {
+  name: string;
+  durability: "after-commit" | "in-commit";
+  syncWal: boolean;
+  dropIndexes: string[];
 }
+
+const variants: Variant[] = [
+  { name: "as shipped (NORMAL commit, then fsync of the WAL)", durability: "after-commit", syncWal: true, dropIndexes: [] },
+  { name: "in-commit sync (synchronous=FULL)", durability: "in-commit", syncWal: false, dropIndexes: [] },
+  { name: "no sync (not durable: the sync's share)", durability: "after-commit", syncWal: false, dropIndexes: [] },
+  {
+    name: "as shipped, without the admin list/filter indexes",
+    durability: "after-commit",
+    syncWal: true,
+    dropIndexes: ["events_source_id", "events_type_id", "deliveries_destination_id"],
+  },
+];
 
 /** write(2)-family calls and bytes of this process so far (/proc/self/io). */
 function io(): { calls: number; bytes: number } {
@@ -33,40 +50,43 @@ function io(): { calls: number; bytes: number } {
   return { calls: v("syscw"), bytes: v("wchar") };
 }
 
-let lastIo = { perEventCalls: NaN, perEventBytes: NaN };
+interface IngestFigures {
+  rate: number;
+  walPagesPerCommit: number;
+  bytesPerEvent: number;
+}
 
-/** Ingest: `groups` group commits of `group` records each (one event + one outbox row per record). */
-async function ingest(store: Store, group: number, groups: number): Promise<number> {
+/** `groups` commit groups of `group` records each (one event + one outbox row per record). */
+function ingest(writes: Writes, walPath: string, sync: (() => void) | null, group: number, groups: number): IngestFigures {
   const io0 = io();
+  const wal0 = statSync(walPath).size;
   const t0 = performance.now();
   for (let g = 0; g < groups; g++) {
     const now = Date.now();
-    const pending: Promise<unknown>[] = [];
-    for (let i = 0; i < group; i++) {
-      pending.push(
-        store.record(
-          { id: newId("evt", now), source: "bench", type: "order.created", receivedAt: now, headers: { "content-type": "application/json" }, body: BODY },
-          [{ id: newId("dlv", now), route: "all", destination: "sink", status: "pending", body: BODY, nextAttemptAt: now }],
-        ),
-      );
-    }
-    await Promise.all(pending);
+    writes.record(
+      Array.from({ length: group }, () => ({
+        event: { id: newId("evt", now), source: "bench", type: "order.created", receivedAt: now, headers: HEADERS, body: BODY },
+        deliveries: [{ id: newId("dlv", now), route: "all", destination: "sink", status: "pending" as const, body: BODY, nextAttemptAt: now }],
+      })),
+    );
+    sync?.();
   }
-  const rate = (group * groups) / ((performance.now() - t0) / 1000);
+  const seconds = (performance.now() - t0) / 1000;
   const io1 = io();
-  lastIo = { perEventCalls: (io1.calls - io0.calls) / (group * groups), perEventBytes: (io1.bytes - io0.bytes) / (group * groups) };
-  return rate;
+  // Checkpoints reset the WAL; with wal_autocheckpoint off here its growth is every frame written.
+  const walBytes = statSync(walPath).size - wal0;
+  return { rate: (group * groups) / seconds, walPagesPerCommit: walBytes / groups / 4120, bytesPerEvent: (io1.bytes - io0.bytes) / (group * groups) };
 }
 
 /** Delivery bookkeeping: claim `batch` rows, settle them delivered, `rounds` times. */
-function claimSettle(store: Store, batch: number, rounds: number): number {
+function claimSettle(writes: Writes, batch: number, rounds: number): number {
   const t0 = performance.now();
   let n = 0;
   for (let r = 0; r < rounds; r++) {
     const now = Date.now();
-    const claimed = store.claim("sink", batch, now + 60_000, 40_000);
+    const claimed = writes.claim("sink", batch, now + 60_000, 40_000);
     if (claimed.length === 0) break;
-    store.settle(
+    writes.settle(
       claimed.map((d) => ({
         deliveryId: d.id,
         attempt: { startedAt: now, durationMs: 1, statusCode: 200, response: '{"status":"success"}', error: null },
@@ -79,37 +99,29 @@ function claimSettle(store: Store, batch: number, rounds: number): number {
   return n / ((performance.now() - t0) / 1000);
 }
 
-const variants: Array<[string, string[]]> = [
-  ["as shipped (FULL, temp_store file)", []],
-  ["temp_store=MEMORY", ["PRAGMA temp_store = MEMORY"]],
-  ["synchronous=NORMAL", ["PRAGMA synchronous = NORMAL"]],
-  [
-    "temp_store=MEMORY, and no index entry per row for list/filter indexes (what they cost at ingest)",
-    [
-      "PRAGMA temp_store = MEMORY",
-      "DROP INDEX IF EXISTS events_source_id",
-      "DROP INDEX IF EXISTS events_type_id",
-      "DROP INDEX IF EXISTS deliveries_destination_id",
-      "DROP INDEX IF EXISTS deliveries_digest",
-      "CREATE INDEX deliveries_digest ON deliveries (digest_id) WHERE digest_id IS NOT NULL",
-    ],
-  ],
-];
-
 const rows: string[] = [];
 try {
-  for (const [name, pragmas] of variants) {
-    const store = fresh(name.replace(/\W+/g, "-"), pragmas);
-    await ingest(store, 64, 20); // warm-up
-    const g1 = await ingest(store, 1, 1000);
-    const g64 = await ingest(store, 64, 150);
-    const g64io = lastIo;
-    const c1 = claimSettle(store, 1, 2000);
-    const c10 = claimSettle(store, 10, 300);
-    const c100 = claimSettle(store, 100, 50);
-    store.close();
+  for (const v of variants) {
+    const path = join(dir, `${v.name.replace(/\W+/g, "-")}.db`);
+    openStore(path).close();
+    const conn = new Database(path, { strict: true });
+    for (const index of v.dropIndexes) conn.exec(`DROP INDEX IF EXISTS ${index}`);
+    conn.exec("PRAGMA wal_autocheckpoint = 0");
+    conn.query("SELECT count(*) FROM events").get(); // opens the WAL
+    const writes = hotWrites(conn, v.durability);
+    const walPath = `${path}-wal`;
+    const walFd = openSync(walPath, "r");
+    const sync = v.syncWal ? () => fsyncSync(walFd) : null;
+    ingest(writes, walPath, sync, 64, 20); // warm-up
+    const g1 = ingest(writes, walPath, sync, 1, 1000);
+    const g32 = ingest(writes, walPath, sync, 32, 300);
+    const c1 = claimSettle(writes, 1, 2000);
+    const c10 = claimSettle(writes, 10, 300);
+    const c100 = claimSettle(writes, 100, 50);
+    closeSync(walFd);
+    conn.close();
     rows.push(
-      `| ${name} | ${fmt(g1)} | ${fmt(g64)} | ${g64io.perEventCalls.toFixed(1)} · ${(g64io.perEventBytes / 1024).toFixed(1)} KB | ${fmt(c1)} | ${fmt(c10)} | ${fmt(c100)} |`,
+      `| ${v.name} | ${fmt(g1.rate)} | ${fmt(g32.rate)} | ${g32.walPagesPerCommit.toFixed(1)} · ${(g32.bytesPerEvent / 1024).toFixed(1)} KB | ${fmt(c1)} | ${fmt(c10)} | ${fmt(c100)} |`,
     );
   }
 } finally {
@@ -117,7 +129,7 @@ try {
 }
 
 console.log(
-  "| connection setting | ingest, 1 per commit (events/s) | ingest, 64 per commit | write calls · bytes per event at 64 per commit | claim+settle, 1 per txn (deliveries/s) | 10 per txn | 100 per txn |",
+  "| writer connection | ingest, 1 per commit (events/s) | ingest, 32 per commit | WAL pages per commit · bytes written per event, at 32 | claim+settle, 1 per txn (deliveries/s) | 10 per txn | 100 per txn |",
 );
 console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
 for (const r of rows) console.log(r);

@@ -171,7 +171,7 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
           }
           // A test is a probe: its failure is reported now, not retried later.
           if (settlement.outcome === "retry") settlement = { deliveryId: delivery.id, attempt: settlement.attempt, outcome: "dead", error: settlement.error };
-          deps.store.settle([settlement]);
+          await deps.store.settle([settlement]);
           const delivered = settlement.outcome === "delivered";
           const { attempt } = settlement;
           deps.log.info("test delivery sent", { delivery: delivery.id, destination: dest.name, delivered, status: attempt.statusCode, by: admin.kind });

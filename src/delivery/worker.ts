@@ -48,7 +48,7 @@ export function createWorker(opts: WorkerOptions) {
     circuits.set(name, next);
     const after = circuit.stateOf(next);
     if (before === after) return;
-    if (after === "open" || after === "paused") releaseQueued(name);
+    if (after === "open" || after === "paused") void releaseQueued(name);
     const at = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     const line = { destination: name, from: before, to: after, ...fields };
     if (after === "paused") log.info("destination paused", line);
@@ -64,22 +64,26 @@ export function createWorker(opts: WorkerOptions) {
   let wakeSleeper: (() => void) | null = null;
   let lastSweep = 0;
 
-  const flushSettlements = () => {
+  // Settlements being written; stop() and runOnce() wait for them.
+  const settling = new Set<Promise<void>>();
+  const flushSettlements = (): Promise<void> => {
     settleScheduled = false;
     const batch = settleQueue;
     settleQueue = [];
-    if (batch.length === 0) return;
-    try {
-      store.settle(batch.map((b) => b.s));
-    } catch (error) {
+    if (batch.length === 0) return Promise.resolve();
+    const written = store.settle(batch.map((b) => b.s)).then(
+      () => {
+        for (const { s, dest, d } of batch) {
+          logSettlement(log, s, dest, d);
+          opts.onSettled?.(s, dest);
+        }
+      },
       // The leases will expire and the deliveries be retried: at-least-once holds.
-      log.error("settle failed", { error: String(error), count: batch.length });
-      return;
-    }
-    for (const { s, dest, d } of batch) {
-      logSettlement(log, s, dest, d);
-      opts.onSettled?.(s, dest);
-    }
+      (error) => log.error("settle failed", { error: String(error), count: batch.length }),
+    );
+    settling.add(written);
+    written.finally(() => settling.delete(written));
+    return written;
   };
 
   const deliver = async (dest: DestinationConfig, d: ClaimedDelivery): Promise<void> => {
@@ -125,21 +129,49 @@ export function createWorker(opts: WorkerOptions) {
   };
 
   /** Gives a destination's claimed-but-unsent deliveries back to the outbox. */
-  function releaseQueued(name: string): void {
+  function releaseQueued(name: string): Promise<void> {
     const queue = queued.get(name);
-    if (!queue || queue.length === 0) return;
+    if (!queue || queue.length === 0) return Promise.resolve();
     queued.delete(name);
-    store.release(queue.map((q) => q.d.id));
+    return store.release(queue.map((q) => q.d.id)).then(
+      () => undefined,
+      // The leases then expire and the sweep puts the rows back in line.
+      (error) => log.error("release failed", { error: String(error), destination: name }),
+    );
   }
+  const releaseAllQueued = () => Promise.all([...queued.keys()].map(releaseQueued));
+
+  // One claim per destination at a time; its rows are dispatched the moment it is answered.
+  const claiming = new Map<string, Promise<void>>();
+  const claimFor = (dest: DestinationConfig, want: number, now: number): void => {
+    const leaseUntil = now + 3 * dest.timeoutMs + leaseMarginMs;
+    const claimed = store
+      .claim(dest.name, want, now, leaseUntil - now)
+      .then(
+        (rows) => {
+          const queue = queued.get(dest.name) ?? [];
+          queued.set(dest.name, queue);
+          for (const d of rows) queue.push({ d, leaseUntil });
+          // The destination may have gone from the config, or the circuit opened, while the claim was out.
+          if (!(dest.name in opts.config().destinations) || circuitOf(dest.name).paused) void releaseQueued(dest.name);
+          else dispatch(dest, clock.now());
+        },
+        (error) => log.error("claim failed", { error: String(error), destination: dest.name }),
+      )
+      .finally(() => claiming.delete(dest.name));
+    claiming.set(dest.name, claimed);
+  };
 
   /** One pass over every destination: refill each queue in one claim, then start what the slots allow. */
   const pass = (): number => {
-    flushSettlements();
+    void flushSettlements();
     const now = clock.now();
     if (now - lastSweep >= 1000) {
       lastSweep = now;
-      const released = store.releaseExpiredLeases(now);
-      if (released > 0) log.warn("expired leases released", { count: released });
+      store.releaseExpiredLeases(now).then(
+        (released) => released > 0 && log.warn("expired leases released", { count: released }),
+        (error) => log.error("lease sweep failed", { error: String(error) }),
+      );
     }
     const before = startedTotal;
     const destinations = opts.config().destinations;
@@ -149,7 +181,7 @@ export function createWorker(opts: WorkerOptions) {
       const busy = inFlight.get(dest.name) ?? 0;
       const c = circuitOf(dest.name);
       // A closed circuit keeps one round queued beyond its slots; an open one claims only its probe.
-      const want = c.paused
+      const want = c.paused || claiming.has(dest.name)
         ? 0
         : c.status === "closed"
           ? queue.length < dest.concurrency
@@ -158,13 +190,10 @@ export function createWorker(opts: WorkerOptions) {
           : queue.length === 0
             ? Math.min(1, circuit.claimAllowance(c, now, busy))
             : 0;
-      if (want > 0) {
-        const leaseUntil = now + 3 * dest.timeoutMs + leaseMarginMs;
-        for (const d of store.claim(dest.name, want, now, leaseUntil - now)) queue.push({ d, leaseUntil });
-      }
+      if (want > 0) claimFor(dest, want, now);
       dispatch(dest, now);
     }
-    for (const name of queued.keys()) if (!(name in destinations)) releaseQueued(name);
+    for (const name of queued.keys()) if (!(name in destinations)) void releaseQueued(name);
     return startedTotal - before;
   };
 
@@ -221,12 +250,15 @@ export function createWorker(opts: WorkerOptions) {
 
   const run = async () => {
     while (running) {
-      let started = 0;
+      const before = startedTotal;
       try {
-        started = pass();
+        pass();
+        // Claims are answered by the writer thread; their rows are dispatched as each answer arrives.
+        await Promise.allSettled([...claiming.values()]);
       } catch (error) {
         log.error("delivery pass failed", { error: String(error) });
       }
+      const started = startedTotal - before;
       if (!running) break;
       // Let the started requests and incoming traffic progress before the next claim.
       if (started > 0) await new Promise((r) => setImmediate(r));
@@ -259,8 +291,10 @@ export function createWorker(opts: WorkerOptions) {
         }),
       ]);
       clearTimeout(timer);
-      flushSettlements();
-      for (const name of [...queued.keys()]) releaseQueued(name);
+      await Promise.allSettled([...claiming.values()]);
+      await flushSettlements();
+      await Promise.allSettled([...settling]);
+      await releaseAllQueued();
       stopping = false;
     },
 
@@ -270,15 +304,18 @@ export function createWorker(opts: WorkerOptions) {
     async runOnce(): Promise<number> {
       const before = startedTotal;
       for (;;) {
+        const startedBefore = startedTotal;
         pass();
-        if (active.size === 0) break;
+        // Answered claims dispatch their rows as they arrive; a fast attempt may be over before the last claim is.
+        await Promise.allSettled([...claiming.values()]);
         while (active.size > 0) await Promise.allSettled([...active]);
-        flushSettlements();
+        await flushSettlements();
+        if (startedTotal === startedBefore) break;
       }
-      for (const name of [...queued.keys()]) releaseQueued(name);
+      await Promise.allSettled([...settling]);
+      await releaseAllQueued();
       return startedTotal - before;
     },
-
 
     /** closed, open, half_open (one probe in flight) or paused; for the admin API and metrics. */
     destinationState(name: string): circuit.CircuitState {

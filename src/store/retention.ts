@@ -1,4 +1,4 @@
-import type { Store } from "./store.ts";
+import type { Database } from "bun:sqlite";
 
 // Retention verbs: old events whose every delivery is done go, with their deliveries and attempts.
 // "Done" is delivered, or digested into a digest whose own delivery was delivered; anything dead,
@@ -21,9 +21,8 @@ export interface PurgeBatch {
 
 export const RETENTION_START: RetentionCursor = { receivedAt: Number.MIN_SAFE_INTEGER, id: "" };
 
-export function retentionTable(store: Store) {
-  const { sqlite } = store;
-
+/** The purge's write, prepared on the writer thread's connection (writes.ts), so batches queue up with ingest commits. */
+export function retentionWrites(sqlite: Database) {
   // Walks events_received_at from the cursor, so kept (dead) events are passed over once, not rescanned.
   const scan = sqlite.query<{ id: string; received_at: number; done: number }, { cutoff: number; afterAt: number; afterId: string; limit: number }>(
     `SELECT e.id, e.received_at,

@@ -88,7 +88,7 @@ describe("GET /api/destinations", () => {
     rig = await startRig();
     await ingest(rig.h, "crm-url-id", { type: "digest.me" });
     await ingest(rig.h, "shop-url-id", { type: "broken" });
-    rig.h.relay.store.claim("flaky", 1, rig.h.clock.now(), 60_000);
+    await rig.h.relay.store.claim("flaky", 1, rig.h.clock.now(), 60_000);
     const stats = await byName();
     expect(stats.flaky).toMatchObject({ pending: 1, inFlight: 1, dead: 0, held: 0 });
     expect(stats.steady).toMatchObject({ pending: 2, inFlight: 0, dead: 1, held: 0 });

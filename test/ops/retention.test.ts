@@ -47,18 +47,18 @@ async function event(at: number, fates: Fate[]): Promise<string> {
     nextAttemptAt: at,
   }));
   await store.record({ id, source: "s", type: "t", receivedAt: at, headers: {}, body: "{}" }, deliveries);
-  deliveries.forEach((d, i) => settle(d.destination, d.id, fates[i], at));
+  for (const [i, d] of deliveries.entries()) await settle(d.destination, d.id, fates[i], at);
   return id;
 }
 
-function settle(destination: string, deliveryId: string, fate: Fate, at: number): void {
+async function settle(destination: string, deliveryId: string, fate: Fate, at: number): Promise<void> {
   if (fate === "held" || fate === "untouched") return;
-  const [claimed] = store.claim(destination, 1, at, 60_000);
+  const [claimed] = await store.claim(destination, 1, at, 60_000);
   expect(claimed.id).toBe(deliveryId);
   const attempt = { startedAt: at, durationMs: 5, statusCode: fate === "delivered" ? 200 : 500, response: "", error: null };
-  if (fate === "delivered") store.settle([{ deliveryId, attempt, outcome: "delivered", at: at + 5 }]);
-  else if (fate === "dead") store.settle([{ deliveryId, attempt, outcome: "dead", error: "gone" }]);
-  else store.settle([{ deliveryId, attempt, outcome: "retry", nextAttemptAt: at + 60_000, error: "later" }]);
+  if (fate === "delivered") await store.settle([{ deliveryId, attempt, outcome: "delivered", at: at + 5 }]);
+  else if (fate === "dead") await store.settle([{ deliveryId, attempt, outcome: "dead", error: "gone" }]);
+  else await store.settle([{ deliveryId, attempt, outcome: "retry", nextAttemptAt: at + 60_000, error: "later" }]);
 }
 
 const count = (table: string) => (store.sqlite.query(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
@@ -113,7 +113,7 @@ describe("purge", () => {
     const first = closeAt(OLD + DAY);
     const b = await event(OLD + 2 * DAY, ["held"]);
     closeAt(OLD + 3 * DAY);
-    settle("digest", first.digests[0].deliveryId!, "delivered", OLD + DAY);
+    await settle("digest", first.digests[0].deliveryId!, "delivered", OLD + DAY);
 
     expect(await retention().purge(NOW)).toMatchObject({ events: 1 });
     expect(eventIds()).toEqual([b]);
