@@ -1,7 +1,7 @@
 // Idle-memory experiment behind the diagnosis in bench/analysis.md: VmRSS of an idle `relay serve` (2 s after
 // it is healthy, empty store), as shipped and with one dependency replaced by a stub at load time (a Bun
 // preload plugin, no change to src/), to see what each would save if it were loaded lazily or not at all.
-// A stub that is not loaded by the measured tree changes nothing (e.g. prom-client before src/ops/metrics.ts).
+// A stub that is not loaded by the measured tree changes nothing.
 // `bun bench/experiments/idle-rss.ts` (BENCH_RELAY_ROOT picks another checkout). 127.0.0.1 only; one relay at a time.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,7 +11,6 @@ import { median, sleep } from "../lib/stats.ts";
 
 const STUBS: Record<string, string> = {
   jsonata: `build.module("jsonata", () => ({ exports: { default: () => ({ evaluate: async () => null }) }, loader: "object" }));`,
-  "prom-client": `build.module("prom-client", () => { class M { constructor() {} inc() {} set() {} observe() {} reset() {} labels() { return this; } } class Registry { contentType = "text/plain"; async metrics() { return ""; } registerMetric() {} } return { exports: { Counter: M, Gauge: M, Histogram: M, Registry }, loader: "object" }; });`,
   "@elysiajs/openapi": `build.module("@elysiajs/openapi", async () => { const { Elysia } = await import("elysia"); return { exports: { openapi: () => new Elysia({ name: "openapi-stub" }) }, loader: "object" }; });`,
 };
 
@@ -20,8 +19,7 @@ const variants: Array<[string, string[], string[]]> = [
   ["bun --smol", ["--smol"], []],
   ["jsonata not loaded", [], ["jsonata"]],
   ["@elysiajs/openapi not loaded", [], ["@elysiajs/openapi"]],
-  ["prom-client not loaded", [], ["prom-client"]],
-  ["none of the three", [], ["jsonata", "@elysiajs/openapi", "prom-client"]],
+  ["neither of the two", [], ["jsonata", "@elysiajs/openapi"]],
 ];
 
 const dir = mkdtempSync(join(tmpdir(), "relay-idle-rss-"));

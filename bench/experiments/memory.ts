@@ -15,7 +15,6 @@ const cases: Array<[string, string]> = [
   ["jsonata", `globalThis.m = await import("jsonata");`],
   ["yaml", `globalThis.m = await import("yaml");`],
   ["croner", `globalThis.m = await import("croner");`],
-  ["prom-client", `globalThis.m = await import("prom-client");`],
   ["src/app.ts (createApp imported, not called)", `globalThis.m = await import(${JSON.stringify(join(ROOT, "src", "app.ts"))});`],
   ["src/server.ts (everything serve loads)", `globalThis.m = await import(${JSON.stringify(join(ROOT, "src", "server.ts"))});`],
 ];

@@ -1,13 +1,14 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Elysia } from "elysia";
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { DestinationConfig } from "../config/types.ts";
 import { Unauthorized } from "../errors.ts";
 import type { Settlement } from "../store/store.ts";
+import { EXPOSITION_CONTENT_TYPE, labelledCounter, labelledHistogram, renderExposition, type Family } from "./exposition.ts";
 
 export type ReceivedOutcome = "accepted" | "duplicate" | "rejected";
 
 const CIRCUIT_STATES = ["closed", "open", "half_open", "paused"] as const;
+const ATTEMPT_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 export interface MetricsDeps {
   /** Outbox rows per status, read at each scrape. */
@@ -19,87 +20,85 @@ export interface MetricsDeps {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-/** Prometheus metrics of one Relay instance, in a registry of its own (never prom-client's global one). */
+/** Prometheus metrics of one Relay instance; every instance counts on its own. */
 export function createMetrics(deps: MetricsDeps) {
-  const registry = new Registry();
-  const registers = [registry];
+  const received = labelledCounter(["source", "outcome"]);
+  const deliveries = labelledCounter(["destination", "outcome"]);
+  const attemptSeconds = labelledHistogram("destination", ATTEMPT_BUCKETS);
+  const digestWindows = labelledCounter(["destination"]);
 
-  const received = new Counter({
-    name: "relay_events_received_total",
-    help: "Inbound webhooks by source and outcome: accepted (stored), duplicate (idempotency key seen), rejected (4xx).",
-    labelNames: ["source", "outcome"] as const,
-    registers,
-  });
-  const deliveries = new Counter({
-    name: "relay_deliveries_total",
-    help: "Settled delivery attempts by destination and outcome: delivered, retry (failed, will be retried), dead (failed, out of attempts).",
-    labelNames: ["destination", "outcome"] as const,
-    registers,
-  });
-  const attemptSeconds = new Histogram({
-    name: "relay_attempt_duration_seconds",
-    help: "Duration of one delivery attempt, request sent to response read (or failure).",
-    labelNames: ["destination"] as const,
-    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers,
-  });
-  const digestWindows = new Counter({
-    name: "relay_digest_windows_closed_total",
-    help: "Digest windows closed into digest deliveries, by destination.",
-    labelNames: ["destination"] as const,
-    registers,
-  });
-  new Gauge({
-    name: "relay_outbox_depth",
-    help: "Outbox rows by status (pending, in_flight, held_for_digest, dead), counted at scrape time.",
-    labelNames: ["status"] as const,
-    registers,
-    collect() {
-      for (const [status, n] of Object.entries(deps.outboxDepth())) this.set({ status }, n);
-    },
-  });
-  if (deps.destinations && deps.destinationState) {
-    const { destinations, destinationState } = deps;
-    new Gauge({
-      name: "relay_destination_circuit",
-      help: "1 for the circuit state each destination is in (closed, open, half_open, paused), 0 for the others.",
-      labelNames: ["destination", "state"] as const,
-      registers,
-      collect() {
-        // A destination removed by a reload must disappear from the scrape.
-        this.reset();
-        for (const name of destinations()) {
-          const current = destinationState(name);
-          for (const state of CIRCUIT_STATES) this.set({ destination: name, state }, state === current ? 1 : 0);
-        }
+  const families = (): Family[] => {
+    const all: Family[] = [
+      {
+        type: "counter",
+        name: "relay_events_received_total",
+        help: "Inbound webhooks by source and outcome: accepted (stored), duplicate (idempotency key seen), rejected (4xx).",
+        samples: received.samples(),
       },
-    });
-  }
+      {
+        type: "counter",
+        name: "relay_deliveries_total",
+        help: "Settled delivery attempts by destination and outcome: delivered, retry (failed, will be retried), dead (failed, out of attempts).",
+        samples: deliveries.samples(),
+      },
+      {
+        type: "histogram",
+        name: "relay_attempt_duration_seconds",
+        help: "Duration of one delivery attempt, request sent to response read (or failure).",
+        buckets: attemptSeconds.buckets,
+        series: attemptSeconds.series(),
+      },
+      {
+        type: "counter",
+        name: "relay_digest_windows_closed_total",
+        help: "Digest windows closed into digest deliveries, by destination.",
+        samples: digestWindows.samples(),
+      },
+      {
+        type: "gauge",
+        name: "relay_outbox_depth",
+        help: "Outbox rows by status (pending, in_flight, held_for_digest, dead), counted at scrape time.",
+        samples: Object.entries(deps.outboxDepth()).map(([status, value]) => ({ labels: { status }, value })),
+      },
+    ];
+    if (deps.destinations && deps.destinationState) {
+      const { destinationState } = deps;
+      // Read at scrape time, so a destination removed by a reload disappears from the scrape.
+      all.push({
+        type: "gauge",
+        name: "relay_destination_circuit",
+        help: "1 for the circuit state each destination is in (closed, open, half_open, paused), 0 for the others.",
+        samples: deps.destinations().flatMap((destination) => {
+          const current = destinationState(destination);
+          return CIRCUIT_STATES.map((state) => ({ labels: { destination, state }, value: state === current ? 1 : 0 }));
+        }),
+      });
+    }
+    return all;
+  };
 
   return {
-    registry,
-
     eventReceived(source: string, outcome: ReceivedOutcome): void {
-      received.inc({ source, outcome });
+      received.inc([source, outcome]);
     },
 
     /** Pass as the worker's onSettled. */
     settled(s: Settlement, dest: DestinationConfig): void {
-      deliveries.inc({ destination: dest.name, outcome: s.outcome });
-      attemptSeconds.observe({ destination: dest.name }, s.attempt.durationMs / 1000);
+      deliveries.inc([dest.name, s.outcome]);
+      attemptSeconds.observe(dest.name, s.attempt.durationMs / 1000);
     },
 
     /** For the digest scheduler: one window of `destination` was closed. */
     digestClosed(destination: string): void {
-      digestWindows.inc({ destination });
+      digestWindows.inc([destination]);
     },
 
     /** The Prometheus text exposition. */
-    render(): Promise<string> {
-      return registry.metrics();
+    render(): string {
+      return renderExposition(families());
     },
 
-    contentType: registry.contentType as string,
+    contentType: EXPOSITION_CONTENT_TYPE,
   };
 }
 
@@ -120,7 +119,7 @@ export function metricsPlugin({ metrics, token }: MetricsRouteDeps) {
         const presented = header.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : "";
         if (!presented || !sameSecret(presented, expected)) throw new Unauthorized("metrics token required");
       }
-      return new Response(await metrics.render(), { headers: { "content-type": metrics.contentType } });
+      return new Response(metrics.render(), { headers: { "content-type": metrics.contentType } });
     },
     {
       detail: {
