@@ -43,9 +43,19 @@ export function createLogger(
   level: LogLevel = (process.env.RELAY_LOG_LEVEL as LogLevel) || "info",
 ): Logger {
   const min = ORDER[level] ?? ORDER.info;
+  // Under load many lines share a millisecond: format its timestamp once.
+  let lastMs = NaN;
+  let lastTime = "";
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < min) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...redact(fields ?? {}) }));
+    const now = Date.now();
+    if (now !== lastMs) {
+      lastMs = now;
+      lastTime = new Date(now).toISOString();
+    }
+    const head = `{"time":"${lastTime}","level":"${lvl}","msg":${JSON.stringify(msg)}`;
+    const rest = fields ? JSON.stringify(redact(fields)) : "{}";
+    write(rest === "{}" ? `${head}}` : `${head},${rest.slice(1)}`);
   };
   return {
     debug: (m, f) => emit("debug", m, f),
@@ -60,10 +70,22 @@ export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() 
 const SECRET_KEY = /secret|token|password|authorization|api[-_]?key|signature/i;
 
 /** Masks values under secret-looking keys, credentials in URLs and Relay API keys anywhere in strings. */
+const secretKeys = new Map<string, boolean>();
+const isSecretKey = (k: string): boolean => {
+  let secret = secretKeys.get(k);
+  if (secret === undefined) {
+    secret = SECRET_KEY.test(k);
+    // Field names come from code, not input; the bound only guards against a caller passing data as keys.
+    if (secretKeys.size < 1000) secretKeys.set(k, secret);
+  }
+  return secret;
+};
+
 export function redact(fields: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(fields)) {
-    if (SECRET_KEY.test(k)) out[k] = "[redacted]";
+  for (const k in fields) {
+    const v = fields[k];
+    if (isSecretKey(k)) out[k] = "[redacted]";
     else if (typeof v === "string") out[k] = redactString(v);
     else if (v && typeof v === "object" && !Array.isArray(v)) out[k] = redact(v as Record<string, unknown>);
     else out[k] = v;
