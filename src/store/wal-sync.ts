@@ -1,12 +1,13 @@
-import { closeSync, fsync as nodeFsync, fsyncSync, openSync } from "node:fs";
+import { closeSync, fdatasync, fsyncSync, openSync } from "node:fs";
 
 export type Fsync = (fd: number, done: (error: Error | null) => void) => void;
 
 /**
  * Makes committed WAL frames durable without holding up the next commit.
  *
- * Ingest commits run with synchronous=NORMAL (no fsync inside the commit); their acks wait for an fsync of the
- * WAL file that started after the commit. The fsync runs on the runtime's I/O threads, so the writer goes on with
+ * Ingest commits run with synchronous=NORMAL (no sync inside the commit); their acks wait for an fdatasync of the
+ * WAL file that started after the commit — the call SQLite itself makes for a FULL commit on Linux, since the data
+ * and the file size (all a reader needs) are flushed. The fsync runs on the runtime's I/O threads, so the writer goes on with
  * the next commit group meanwhile; groups committed while a sync is in flight share the next one.
  */
 export interface WalSync {
@@ -17,7 +18,7 @@ export interface WalSync {
 }
 
 /** The WAL of a database in WAL mode, or null when it has no WAL file (an in-memory database). */
-export function openWalSync(databasePath: string, fsync: Fsync = nodeFsync): WalSync | null {
+export function openWalSync(databasePath: string, fsync: Fsync = fdatasync): WalSync | null {
   let fd: number;
   try {
     // Read-only is enough: fsync flushes the file's pages whichever descriptor asks.
