@@ -107,7 +107,11 @@ export function createWorker(opts: WorkerOptions) {
     const p = deliver(dest, d).finally(() => {
       inFlight.set(dest.name, (inFlight.get(dest.name) ?? 1) - 1);
       active.delete(p);
-      dispatch(dest, clock.now());
+      const now = clock.now();
+      dispatch(dest, now);
+      // Keeps the queue ahead of the slots without waiting for the loop, while the outbox has more.
+      const current = opts.config().destinations[dest.name];
+      if (current && !stopping && !exhausted.has(dest.name)) refill(current, now);
       wakeSoon();
     });
     active.add(p);
@@ -149,6 +153,7 @@ export function createWorker(opts: WorkerOptions) {
       .claim(dest.name, want, now, leaseUntil - now)
       .then(
         (rows) => {
+          if (rows.length < want) exhausted.add(dest.name);
           const queue = queued.get(dest.name) ?? [];
           queued.set(dest.name, queue);
           for (const d of rows) queue.push({ d, leaseUntil });
@@ -160,6 +165,28 @@ export function createWorker(opts: WorkerOptions) {
       )
       .finally(() => claiming.delete(dest.name));
     claiming.set(dest.name, claimed);
+  };
+
+  // Destinations whose last claim came back short: nothing more is due until a pass (commit, timer) says otherwise.
+  const exhausted = new Set<string>();
+
+  /** Claims for a destination's queue when it runs low, in one batch; at most one claim per destination is out. */
+  const refill = (dest: DestinationConfig, now: number): void => {
+    const queue = queued.get(dest.name) ?? [];
+    queued.set(dest.name, queue);
+    const busy = inFlight.get(dest.name) ?? 0;
+    const c = circuitOf(dest.name);
+    // A closed circuit keeps one round queued beyond its slots; an open one claims only its probe.
+    const want = c.paused || claiming.has(dest.name)
+      ? 0
+      : c.status === "closed"
+        ? queue.length < dest.concurrency
+          ? 2 * dest.concurrency - busy - queue.length
+          : 0
+        : queue.length === 0
+          ? Math.min(1, circuit.claimAllowance(c, now, busy))
+          : 0;
+    if (want > 0) claimFor(dest, want, now);
   };
 
   /** One pass over every destination: refill each queue in one claim, then start what the slots allow. */
@@ -175,22 +202,9 @@ export function createWorker(opts: WorkerOptions) {
     }
     const before = startedTotal;
     const destinations = opts.config().destinations;
+    exhausted.clear();
     for (const dest of Object.values(destinations)) {
-      const queue = queued.get(dest.name) ?? [];
-      queued.set(dest.name, queue);
-      const busy = inFlight.get(dest.name) ?? 0;
-      const c = circuitOf(dest.name);
-      // A closed circuit keeps one round queued beyond its slots; an open one claims only its probe.
-      const want = c.paused || claiming.has(dest.name)
-        ? 0
-        : c.status === "closed"
-          ? queue.length < dest.concurrency
-            ? 2 * dest.concurrency - busy - queue.length
-            : 0
-          : queue.length === 0
-            ? Math.min(1, circuit.claimAllowance(c, now, busy))
-            : 0;
-      if (want > 0) claimFor(dest, want, now);
+      refill(dest, now);
       dispatch(dest, now);
     }
     for (const name of queued.keys()) if (!(name in destinations)) void releaseQueued(name);

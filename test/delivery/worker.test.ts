@@ -207,6 +207,16 @@ describe("the running worker", () => {
     expect(ids.map((id) => row(id).status)).toEqual(ids.map(() => "delivered"));
   });
 
+  test("finished attempts refill the queue themselves: a backlog drains without waiting for the loop's timers", async () => {
+    const config = configWith(join(tmp.dir, "relay.db"), [destination("crm", receiver.url, { concurrency: 2 })]);
+    // Loop timers far longer than the test: only completions can keep the slots busy.
+    worker = createWorker({ store, config: () => config, clock: { now: () => Date.now() }, log: silentLogger, idleMs: 60_000, batchMs: 60_000 });
+    const ids = await enqueue("crm", "{}", 30);
+    worker.start();
+    await receiver.waitFor(30, 5_000);
+    expect(receiver.received.map((r) => r.headers["x-relay-delivery-id"]).sort()).toEqual([...ids].sort());
+  });
+
   test("stopping gives claimed but unsent deliveries back to the outbox", async () => {
     receiver.respondWith(() => new Promise<Response>(() => {}));
     const config = configWith(join(tmp.dir, "relay.db"), [destination("crm", receiver.url, { concurrency: 1, timeoutMs: 60_000 })]);
