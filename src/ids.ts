@@ -3,26 +3,33 @@ import { randomBytes } from "node:crypto";
 // Crockford base32: ids sort by creation time as plain strings.
 const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-let lastTime = 0;
-let lastRandom: Uint8Array = new Uint8Array(10);
+// Under load many ids share a millisecond: its ten time characters are encoded once, and the random part is
+// kept as sixteen base-32 digits that are incremented in place (ids within one millisecond keep their order).
+let lastTime = -1;
+let timePart = "";
+const digits = new Uint8Array(16);
+// Random bytes are drawn 4 KB at a time; `& 31` keeps them uniform because 256 is a multiple of 32.
+const pool = new Uint8Array(4096);
+let poolAt = pool.length;
 
 /** `prefix_` + 10 time chars + 16 random chars; monotonic within one millisecond. */
 export function newId(prefix: string, now: number = Date.now()): string {
-  let rand: Uint8Array;
   if (now === lastTime) {
-    rand = increment(lastRandom);
+    increment(digits);
   } else {
-    rand = new Uint8Array(randomBytes(10));
     lastTime = now;
+    timePart = encodeTime(now);
+    for (let i = 0; i < digits.length; i++) {
+      if (poolAt === pool.length) {
+        crypto.getRandomValues(pool);
+        poolAt = 0;
+      }
+      digits[i] = pool[poolAt++] & 31;
+    }
   }
-  lastRandom = rand;
-  let time = "";
-  let t = now;
-  for (let i = 0; i < 10; i++) {
-    time = ALPHABET[t % 32] + time;
-    t = Math.floor(t / 32);
-  }
-  return `${prefix}_${time}${encodeBase32(rand)}`;
+  let random = "";
+  for (let i = 0; i < digits.length; i++) random += ALPHABET[digits[i]];
+  return `${prefix}_${timePart}${random}`;
 }
 
 /** A random URL-safe token of `bytes` bytes (≥ 16 gives ≥ 128 bits). */
@@ -30,30 +37,22 @@ export function randomToken(bytes = 16): string {
   return randomBytes(bytes).toString("base64url");
 }
 
-function increment(bytes: Uint8Array): Uint8Array {
-  const next = new Uint8Array(bytes);
-  for (let i = next.length - 1; i >= 0; i--) {
-    if (next[i] < 255) {
-      next[i]++;
-      return next;
+function increment(base32: Uint8Array): void {
+  for (let i = base32.length - 1; i >= 0; i--) {
+    if (base32[i] < 31) {
+      base32[i]++;
+      return;
     }
-    next[i] = 0;
+    base32[i] = 0;
   }
-  return next;
 }
 
-function encodeBase32(bytes: Uint8Array): string {
-  let out = "";
-  let buffer = 0;
-  let bits = 0;
-  for (const b of bytes) {
-    buffer = (buffer << 8) | b;
-    bits += 8;
-    while (bits >= 5) {
-      out += ALPHABET[(buffer >> (bits - 5)) & 31];
-      bits -= 5;
-    }
+function encodeTime(ms: number): string {
+  let time = "";
+  let t = ms;
+  for (let i = 0; i < 10; i++) {
+    time = ALPHABET[t % 32] + time;
+    t = Math.floor(t / 32);
   }
-  if (bits > 0) out += ALPHABET[(buffer << (5 - bits)) & 31];
-  return out;
+  return time;
 }
