@@ -2,6 +2,8 @@ import { randomBytes } from "node:crypto";
 
 // Crockford base32: ids sort by creation time as plain strings.
 const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+// Ten base-32 characters of milliseconds: up to about the year 36,800.
+const MAX_TIME = 32 ** 10 - 1;
 
 // Under load many ids share a millisecond: its ten time characters are encoded once, and the random part is
 // kept as sixteen base-32 digits that are incremented in place (ids within one millisecond keep their order).
@@ -30,6 +32,14 @@ export function newId(prefix: string, now: number = Date.now()): string {
   let random = "";
   for (let i = 0; i < digits.length; i++) random += ALPHABET[digits[i]];
   return `${prefix}_${timePart}${random}`;
+}
+
+/**
+ * The lowest id `prefix` can have at time `ms`: every id made at `ms` sorts at or above it, every id made earlier
+ * below. Ids carry their creation time, so a time range over them is a range of the primary key.
+ */
+export function idFloor(prefix: string, ms: number): string {
+  return `${prefix}_${encodeTime(Math.min(Math.max(Math.floor(ms), 0), MAX_TIME))}`;
 }
 
 /** A random URL-safe token of `bytes` bytes (≥ 16 gives ≥ 128 bits). */

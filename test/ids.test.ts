@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { newId, randomToken } from "../src/ids.ts";
+import { idFloor, newId, randomToken } from "../src/ids.ts";
 
 const SHAPE = /^evt_[0-9A-HJKMNP-TV-Z]{10}[0-9A-HJKMNP-TV-Z]{16}$/;
 const T = Date.UTC(2026, 10, 23, 12, 0, 0);
@@ -33,4 +33,18 @@ test("a new millisecond draws a new random part", () => {
 test("tokens are URL-safe and as long as their bytes ask", () => {
   expect(randomToken()).toMatch(/^[A-Za-z0-9_-]{22}$/);
   expect(randomToken(32)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+});
+
+test("idFloor bounds the ids of its millisecond: at or above it, and below the next one's", () => {
+  for (const t of [0, 1, 999, T - 1, T, T + 1, 2 ** 45]) {
+    for (let i = 0; i < 50; i++) {
+      const id = newId("evt", t);
+      expect(id >= idFloor("evt", t)).toBe(true);
+      expect(id < idFloor("evt", t + 1)).toBe(true);
+      expect(newId("evt", t + 1) >= idFloor("evt", t + 1)).toBe(true);
+    }
+  }
+  // Times outside what ids can hold are clamped, not mis-encoded.
+  expect(idFloor("evt", -5)).toBe(idFloor("evt", 0));
+  expect(idFloor("evt", 1e20)).toBe(`evt_${"Z".repeat(10)}`);
 });

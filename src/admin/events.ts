@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
 import { BadRequest, NotFound } from "../errors.ts";
-import { newId } from "../ids.ts";
+import { idFloor, newId } from "../ids.ts";
 import { plan } from "../ingest/receive.ts";
 import type { InboundEvent } from "../routing/event.ts";
 import { readVariables } from "../routing/variables.ts";
@@ -61,8 +61,8 @@ export function eventsAdminPlugin(deps: AdminDeps) {
             source: query.source,
             type: query.type,
             status: statusParam(query.status),
-            since: timeParam("since", query.since),
-            until: timeParam("until", query.until),
+            sinceId: idFloorOf(timeParam("since", query.since)),
+            untilId: idFloorOf(timeParam("until", query.until)),
             text: query.q,
             cursor: query.cursor,
             limit: limitParam(query.limit),
@@ -193,6 +193,11 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
 }
 
 /** since/until: epoch milliseconds (digits only) or any date Date.parse reads, ISO-8601 above all. */
+/** Ids begin with their receive time, so a time bound on events is a bound on their ids. */
+function idFloorOf(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : idFloor("evt", ms);
+}
+
 function timeParam(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);

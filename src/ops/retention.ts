@@ -1,6 +1,7 @@
 import { Cron } from "croner";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config/types.ts";
+import { idFloor } from "../ids.ts";
 import type { Logger } from "../log.ts";
 import { RETENTION_START } from "../store/retention.ts";
 import type { Store } from "../store/store.ts";
@@ -36,11 +37,13 @@ export function createRetention(opts: RetentionOptions) {
   /** Deletes every finished event received before `now - retention`; resolves with what went. */
   async function purge(now: number = clock.now()): Promise<PurgeResult> {
     const cutoff = now - opts.config().storage.retentionMs;
+    // Ids begin with their receive time: the events received before the cutoff are the ids below this one.
+    const cutoffId = idFloor("evt", cutoff);
     const total: PurgeResult = { events: 0, deliveries: 0, attempts: 0 };
     let cursor = RETENTION_START;
     while (!stopping) {
       // Each batch waits its turn on the database writer, so ingest commits sent meanwhile go between batches.
-      const batch = await opts.store.purgeBatch(cutoff, cursor, batchSize);
+      const batch = await opts.store.purgeBatch(cutoffId, cursor, batchSize);
       total.events += batch.events;
       total.deliveries += batch.deliveries;
       total.attempts += batch.attempts;

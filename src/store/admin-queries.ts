@@ -14,10 +14,10 @@ export interface EventQuery {
   type?: string;
   /** Events with at least one delivery in this status. */
   status?: DeliveryStatus;
-  /** received_at >= since (epoch ms). */
-  since?: number;
-  /** received_at < until (epoch ms). */
-  until?: number;
+  /** Events received at or after a time, given as the lowest id of that time (`idFloor` in src/ids.ts). */
+  sinceId?: string;
+  /** Events received before a time, given as the lowest id of that time. */
+  untilId?: string;
   /** Substring of the raw body; LIKE wildcards in it are taken literally (ASCII case-insensitive). */
   text?: string;
   /** Only ids below this one (the previous page's nextCursor). */
@@ -188,8 +188,9 @@ export function adminQueries(store: Store) {
       const { where, params } = conditions(q.limit + 1, [
         ["source = $source", "source", q.source],
         ["type = $type", "type", q.type],
-        ["received_at >= $since", "since", q.since],
-        ["received_at < $until", "until", q.until],
+        // Ids begin with their receive time: a time range is a range of the primary key.
+        ["id >= $since", "since", q.sinceId],
+        ["id < $until", "until", q.untilId],
         ["id < $cursor", "cursor", q.cursor],
         [`body LIKE $pattern ESCAPE '\\'`, "pattern", q.text === undefined ? undefined : `%${escapeLike(q.text)}%`],
         ["id IN (SELECT event_id FROM deliveries WHERE status = $status AND event_id IS NOT NULL)", "status", q.status],

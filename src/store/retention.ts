@@ -4,11 +4,8 @@ import type { Database } from "bun:sqlite";
 // "Done" is delivered, or digested into a digest whose own delivery was delivered; anything dead,
 // pending or held keeps its event. Digest deliveries and the digests table are left alone.
 
-/** Position after the last event looked at, in (received_at, id) order. */
-export interface RetentionCursor {
-  receivedAt: number;
-  id: string;
-}
+/** The id of the last event looked at; ids sort by receive time, so this is a position in time order. */
+export type RetentionCursor = string;
 
 export interface PurgeBatch {
   /** Old events looked at; fewer than the limit means none are left after this batch. */
@@ -19,21 +16,22 @@ export interface PurgeBatch {
   cursor: RetentionCursor;
 }
 
-export const RETENTION_START: RetentionCursor = { receivedAt: Number.MIN_SAFE_INTEGER, id: "" };
+export const RETENTION_START: RetentionCursor = "";
 
 /** The purge's write, prepared on the writer thread's connection (writes.ts), so batches queue up with ingest commits. */
 export function retentionWrites(sqlite: Database) {
-  // Walks events_received_at from the cursor, so kept (dead) events are passed over once, not rescanned.
-  const scan = sqlite.query<{ id: string; received_at: number; done: number }, { cutoff: number; afterAt: number; afterId: string; limit: number }>(
-    `SELECT e.id, e.received_at,
+  // Walks the primary key from the cursor: ids begin with their receive time, so every id below the cutoff's lowest
+  // id (`idFloor` in src/ids.ts) was received before it, and kept (dead) events are passed over once, not rescanned.
+  const scan = sqlite.query<{ id: string; done: number }, { cutoffId: string; after: string; limit: number }>(
+    `SELECT e.id,
        NOT EXISTS (
          SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status <> 'delivered'
          AND NOT (d.status = 'digested' AND EXISTS (
            SELECT 1 FROM digests g JOIN deliveries x ON x.id = g.delivery_id WHERE g.id = d.digest_id AND x.status = 'delivered'))
        ) AS done
      FROM events e
-     WHERE e.received_at < $cutoff AND (e.received_at, e.id) > ($afterAt, $afterId)
-     ORDER BY e.received_at, e.id LIMIT $limit`,
+     WHERE e.id < $cutoffId AND e.id > $after
+     ORDER BY e.id LIMIT $limit`,
   );
   const deleteAttempts = sqlite.query<unknown, { ids: string }>(
     `DELETE FROM attempts WHERE delivery_id IN
@@ -44,10 +42,9 @@ export function retentionWrites(sqlite: Database) {
   );
   const deleteEvents = sqlite.query<unknown, { ids: string }>(`DELETE FROM events WHERE id IN (SELECT value FROM json_each($ids))`);
 
-  const batch = sqlite.transaction((cutoff: number, after: RetentionCursor, limit: number): PurgeBatch => {
-    const rows = scan.all({ cutoff, afterAt: after.receivedAt, afterId: after.id, limit });
-    const last = rows.at(-1);
-    const cursor = last ? { receivedAt: last.received_at, id: last.id } : after;
+  const batch = sqlite.transaction((cutoffId: string, after: RetentionCursor, limit: number): PurgeBatch => {
+    const rows = scan.all({ cutoffId, after, limit });
+    const cursor = rows.at(-1)?.id ?? after;
     const ids = JSON.stringify(rows.filter((r) => r.done === 1).map((r) => r.id));
     if (ids === "[]") return { scanned: rows.length, events: 0, deliveries: 0, attempts: 0, cursor };
     const attempts = deleteAttempts.run({ ids }).changes;
@@ -57,9 +54,9 @@ export function retentionWrites(sqlite: Database) {
   });
 
   return {
-    /** One bounded write transaction: looks at up to `limit` events received before `cutoff`, after `cursor`, and deletes the finished ones. */
-    purgeBatch(cutoff: number, cursor: RetentionCursor, limit: number): PurgeBatch {
-      return batch.immediate(cutoff, cursor, limit);
+    /** One bounded write transaction: looks at up to `limit` events with ids below `cutoffId` (received before its time), after `cursor`, and deletes the finished ones. */
+    purgeBatch(cutoffId: string, cursor: RetentionCursor, limit: number): PurgeBatch {
+      return batch.immediate(cutoffId, cursor, limit);
     },
   };
 }

@@ -128,8 +128,8 @@ export function openStore(path: string) {
     },
 
     /** One bounded retention transaction (retention.ts), queued on the writer between ingest commits. */
-    purgeBatch(cutoff: number, cursor: RetentionCursor, limit: number): Promise<PurgeBatch> {
-      return writer.call("purgeBatch", cutoff, cursor, limit);
+    purgeBatch(cutoffId: string, cursor: RetentionCursor, limit: number): Promise<PurgeBatch> {
+      return writer.call("purgeBatch", cutoffId, cursor, limit);
     },
 
     /** At start-up nothing can be in flight: one process owns the file. */

@@ -179,3 +179,15 @@ describe("the hourly job", () => {
     expect(r.nextRunAt()).toBeNull();
   });
 });
+
+test("the purge walks the events' primary key: no received_at index, no sort, no full scan", () => {
+  const indexes = (store.sqlite.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'").all() as Array<{ name: string }>).map((r) => r.name);
+  expect(indexes).not.toContain("events_received_at");
+  const plan = store.sqlite
+    .query("EXPLAIN QUERY PLAN SELECT id FROM events WHERE id < 'evt_1' AND id > 'evt_0' ORDER BY id LIMIT 10")
+    .all() as Array<{ detail: string }>;
+  const text = plan.map((p) => p.detail).join("\n");
+  expect(text).toMatch(/SEARCH events USING (COVERING )?INDEX sqlite_autoindex_events_1 \(id>\? AND id<\?\)/);
+  expect(text).not.toContain("TEMP B-TREE");
+});
+
