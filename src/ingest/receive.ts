@@ -12,6 +12,9 @@ import type { NewDelivery, Store } from "../store/store.ts";
 import { eventTypeOf, idempotencyKeyOf, isJsonContentType, storedHeaders } from "./inbound.ts";
 import { readTypedEnvelope } from "./typed.ts";
 
+// Stateless between calls (no `stream` option), so one decoder serves every request.
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 export interface Accepted {
   /** 202 for a new event, 200 when an idempotency key repeated an earlier one. */
   status: 200 | 202;
@@ -37,7 +40,7 @@ export function createReceiver({ store, config, clock, log }: ReceiverDeps) {
     if (bytes.byteLength > source.maxBodyBytes) throw tooLarge(source);
     let rawBody: string;
     try {
-      rawBody = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+      rawBody = UTF8.decode(bytes);
     } catch {
       throw new BadRequest("body is not valid UTF-8", "malformed_body");
     }

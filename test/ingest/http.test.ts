@@ -144,6 +144,7 @@ describe("rejected requests say what is wrong and store nothing", () => {
     ],
     ["missing signature", () => post("/api/webhook/gh-1", '{"ref":"x"}', { "x-github-event": "push" }), 401, /^invalid signature$/],
     ["unknown route", () => h.call("GET", "/api/nothing-here"), 404, /no route for GET \/api\/nothing-here/],
+    ["body not valid UTF-8", () => postBytes("/api/webhook/shop-1", NOT_UTF8), 400, /^body is not valid UTF-8$/],
   ];
 
   test.each(cases)("%s", async (_name, send, status, message) => {
@@ -154,6 +155,13 @@ describe("rejected requests say what is wrong and store nothing", () => {
     expect(res.json.error).toMatch(message);
     expect(rows("SELECT count(*) AS n FROM events")[0].n).toBe(before);
   });
+});
+
+test("a request after one with invalid UTF-8 is read afresh", async () => {
+  expect((await postBytes("/api/webhook/shop-1", NOT_UTF8)).status).toBe(400);
+  const res = await post("/api/webhook/shop-1", order);
+  expect(res.status).toBe(202);
+  expect(rows("SELECT body FROM events WHERE id = $id", { id: res.json.id })[0].body).toBe(JSON.stringify(order));
 });
 
 describe("health and OpenAPI", () => {
@@ -191,3 +199,14 @@ describe("health and OpenAPI", () => {
     expect(page.headers.get("content-type")).toContain("text/html");
   });
 });
+
+// `{"type":"order","note":"` + a lone 0xFF byte + `"}`: JSON-shaped, but not UTF-8.
+const NOT_UTF8 = new Uint8Array([...new TextEncoder().encode('{"type":"order","note":"'), 0xff, ...new TextEncoder().encode('"}')]);
+
+async function postBytes(path: string, bytes: Uint8Array): Promise<{ status: number; json: any }> {
+  const res = await h.relay.app.handle(
+    new Request(`http://localhost${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: bytes }),
+  );
+  return { status: res.status, json: await res.json() };
+}
+
