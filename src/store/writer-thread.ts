@@ -21,7 +21,8 @@ self.onmessage = (e: MessageEvent<WriterRequest>) => {
     try {
       sqlite = new Database(m.path, { strict: true });
       sqlite.exec(`PRAGMA busy_timeout = ${m.busyTimeoutMs}`);
-      // The opener already put the file in WAL mode and holds it open, so the WAL file is there.
+      // The opener already put the file in WAL mode and holds it open, so the WAL file is there, and it stays the
+      // same file while any connection is open (SQLite removes it only when the last one closes).
       wal = openWalSync(m.path);
       writes = hotWrites(sqlite, wal ? "after-commit" : "in-commit");
       Atomics.store(state, 0, OPENED);
