@@ -674,9 +674,9 @@ function profileSection(title: string, p: (ProfileSummary & { cpu: Cpu }) | null
   const lines = [
     `### ${title}`,
     "",
-    `${(p.wallMs / 1000).toFixed(1)} s profiled; main thread sampled in JS or in native code called from JS (SQLite and its fsync, writes) about ${((p.sampledMs / p.wallMs) * 100).toFixed(0)}% of the time. ` +
+    `${(p.wallMs / 1000).toFixed(1)} s profiled; main thread sampled in JS or in native code called from JS (writes, messages to the database writer thread) about ${((p.sampledMs / p.wallMs) * 100).toFixed(0)}% of the time. ` +
       `From /proc during the load: relay process ${cores(p.cpu.relayCores)}; its main thread on CPU ${pct(p.cpu.relayMainThreadCores)} of the time and ` +
-      `waiting for a core ${pct(p.cpu.relayMainRunQueue)}, so blocked in a call (fsync, write) or idle the remaining ${pct(Math.max(0, 1 - p.cpu.relayMainThreadCores - p.cpu.relayMainRunQueue))}; ` +
+      `waiting for a core ${pct(p.cpu.relayMainRunQueue)}, so blocked in a call or idle the remaining ${pct(Math.max(0, 1 - p.cpu.relayMainThreadCores - p.cpu.relayMainRunQueue))}; ` +
       `machine ${cores(p.cpu.machineCores)} busy (other processes ${cores(p.cpu.othersCores)}).${extra}`,
     "",
     "| Where the main thread's time went (by the deepest project frame) | share |",

@@ -58,6 +58,7 @@ function categorize(stack: CallFrame[]): string {
     const f = stack[i];
     const u = shortUrl(f.url);
     if (u === "src/log.ts") return "logging: JSON log lines to stdout (src/log.ts)";
+    if (u === "src/store/writer.ts") return "store: hand-off to the database writer thread (messages both ways)";
     if (u === "src/store/store.ts") {
       // The store verb is the outermost store.ts frame of this run of store frames.
       let verb = f.functionName;
