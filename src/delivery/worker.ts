@@ -190,7 +190,7 @@ export function createWorker(opts: WorkerOptions) {
   };
 
   /** One pass over every destination: refill each queue in one claim, then start what the slots allow. */
-  const pass = (): number => {
+  const pass = (): void => {
     void flushSettlements();
     const now = clock.now();
     if (now - lastSweep >= 1000) {
@@ -200,7 +200,6 @@ export function createWorker(opts: WorkerOptions) {
         (error) => log.error("lease sweep failed", { error: String(error) }),
       );
     }
-    const before = startedTotal;
     const destinations = opts.config().destinations;
     exhausted.clear();
     for (const dest of Object.values(destinations)) {
@@ -208,7 +207,6 @@ export function createWorker(opts: WorkerOptions) {
       dispatch(dest, now);
     }
     for (const name of queued.keys()) if (!(name in destinations)) void releaseQueued(name);
-    return startedTotal - before;
   };
 
   /** How long the loop may sleep: until the earliest due delivery of a destination with a free slot. */

@@ -3,7 +3,7 @@
 import { Database } from "bun:sqlite";
 import { openWalSync, type WalSync } from "./wal-sync.ts";
 import { OPEN_FAILED, OPENED, writeOpenError, type WriterReply, type WriterRequest } from "./writer.ts";
-import { hotWrites, type HotWrites } from "./writes.ts";
+import { hotWrites, messageOf, type HotWrites } from "./writes.ts";
 
 declare const self: Worker;
 
@@ -12,7 +12,6 @@ let writes: HotWrites | null = null;
 let wal: WalSync | null = null;
 
 const reply = (message: WriterReply) => self.postMessage(message);
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 self.onmessage = (e: MessageEvent<WriterRequest>) => {
   const m = e.data;

@@ -230,7 +230,8 @@ export function deliveryInserter(sqlite: Database) {
   };
 }
 
-function messageOf(error: unknown): string {
+/** An error's message, whatever was thrown. */
+export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
