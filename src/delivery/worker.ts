@@ -149,6 +149,7 @@ export function createWorker(opts: WorkerOptions) {
   const claiming = new Map<string, Promise<void>>();
   const claimFor = (dest: DestinationConfig, want: number, now: number): void => {
     const leaseUntil = now + 3 * dest.timeoutMs + leaseMarginMs;
+    const forClosedCircuit = circuitOf(dest.name).status === "closed";
     const claimed = store
       .claim(dest.name, want, now, leaseUntil - now)
       .then(
@@ -157,8 +158,10 @@ export function createWorker(opts: WorkerOptions) {
           const queue = queued.get(dest.name) ?? [];
           queued.set(dest.name, queue);
           for (const d of rows) queue.push({ d, leaseUntil });
-          // The destination may have gone from the config, or the circuit opened, while the claim was out.
-          if (!(dest.name in opts.config().destinations) || circuitOf(dest.name).paused) void releaseQueued(dest.name);
+          // The destination may have gone from the config, been paused, or had its circuit open while the claim was
+          // out: a closed circuit's batch then goes back, as setCircuit gave back what was queued before.
+          const c = circuitOf(dest.name);
+          if (!(dest.name in opts.config().destinations) || c.paused || (forClosedCircuit && c.status !== "closed")) void releaseQueued(dest.name);
           else dispatch(dest, clock.now());
         },
         (error) => log.error("claim failed", { error: String(error), destination: dest.name }),
