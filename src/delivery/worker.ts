@@ -137,13 +137,21 @@ export function createWorker(opts: WorkerOptions) {
     const queue = queued.get(name);
     if (!queue || queue.length === 0) return Promise.resolve();
     queued.delete(name);
-    return store.release(queue.map((q) => q.d.id)).then(
+    const released = store.release(queue.map((q) => q.d.id)).then(
       () => undefined,
       // The leases then expire and the sweep puts the rows back in line.
       (error) => log.error("release failed", { error: String(error), destination: name }),
     );
+    releasing.add(released);
+    released.finally(() => releasing.delete(released));
+    return released;
   }
-  const releaseAllQueued = () => Promise.all([...queued.keys()].map(releaseQueued));
+  // Releases being written; stop() and runOnce() wait for them too.
+  const releasing = new Set<Promise<void>>();
+  const releaseAllQueued = async () => {
+    await Promise.all([...queued.keys()].map(releaseQueued));
+    await Promise.allSettled([...releasing]);
+  };
 
   // One claim per destination at a time; its rows are dispatched the moment it is answered.
   const claiming = new Map<string, Promise<void>>();

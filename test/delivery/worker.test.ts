@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { ManualClock } from "../../src/clock.ts";
 import type { DestinationConfig } from "../../src/config/types.ts";
@@ -215,6 +216,40 @@ describe("the running worker", () => {
     worker.start();
     await receiver.waitFor(30, 5_000);
     expect(receiver.received.map((r) => r.headers["x-relay-delivery-id"]).sort()).toEqual([...ids].sort());
+  });
+
+  test("a destination paused while its claim is with the writer gets that batch back, unsent", async () => {
+    const config = configWith(join(tmp.dir, "relay.db"), [destination("crm", receiver.url, { concurrency: 2 })]);
+    worker = createWorker({ store, config: () => config, clock: { now: () => Date.now() }, log: silentLogger, idleMs: 50 });
+    worker.start();
+    // Another connection takes the write lock and adds three due deliveries: the writer thread sits on the claim
+    // that follows until the lock is let go, and the destination is paused meanwhile.
+    const other = new Database(join(tmp.dir, "relay.db"), { strict: true });
+    other.exec("PRAGMA busy_timeout = 2000");
+    other.exec("BEGIN IMMEDIATE");
+    const now = Date.now();
+    const eventId = newId("evt", now);
+    other.query("INSERT INTO events (id, source, type, received_at, headers, body) VALUES (?, 's', 't', ?, '{}', '{}')").run(eventId, now);
+    const ids = [newId("dlv", now), newId("dlv", now), newId("dlv", now)];
+    for (const id of ids) {
+      other
+        .query(
+          `INSERT INTO deliveries (id, event_id, route, destination, event_type, status, body, attempts, next_attempt_at, created_at)
+           VALUES (?, ?, 'r', 'crm', 't', 'pending', '{}', 0, ?, ?)`,
+        )
+        .run(id, eventId, now, now);
+    }
+    worker.wake();
+    await new Promise((r) => setTimeout(r, 50));
+    worker.pause("crm");
+    other.exec("COMMIT");
+    other.close();
+    // The writer answers in order: the first no-op write comes back after the claim (whose answer sends the
+    // release), the second after that release. Back in the outbox while the worker still runs, not only at stop.
+    await store.releaseExpiredLeases(0);
+    await store.releaseExpiredLeases(0);
+    expect(ids.map((id) => row(id).status)).toEqual(["pending", "pending", "pending"]);
+    expect(receiver.received).toHaveLength(0);
   });
 
   test("stopping gives claimed but unsent deliveries back to the outbox", async () => {
