@@ -11,6 +11,8 @@ import type { PurgeBatch, RetentionCursor } from "./retention.ts";
 export type { AttemptRecord, ClaimedDelivery, NewDelivery, NewEvent, RecordResult, Settlement } from "./writes.ts";
 
 const BUSY_TIMEOUT_MS = 5000;
+const MAX_GROUP_RECORDS = 1000;
+const MAX_GROUP_BYTES = 16 * 1024 * 1024;
 
 export type Store = ReturnType<typeof openStore>;
 
@@ -61,11 +63,23 @@ export function openStore(path: string) {
   let flushScheduled = false;
   let committing = false;
 
+  // A slow disk lets many requests gather during one commit: a group stops at a size that keeps one transaction
+  // and one message to the writer bounded; the rest form the next group.
+  const takeGroup = (): PendingRecord[] => {
+    let bytes = 0;
+    let n = 0;
+    while (n < queue.length && n < MAX_GROUP_RECORDS && bytes < MAX_GROUP_BYTES) {
+      const { event, deliveries } = queue[n++];
+      bytes += event.body.length;
+      for (const d of deliveries) bytes += d.body.length;
+    }
+    return queue.splice(0, n);
+  };
+
   const flush = () => {
     flushScheduled = false;
     if (committing || queue.length === 0) return;
-    const group = queue;
-    queue = [];
+    const group = takeGroup();
     committing = true;
     writer
       .call("record", group.map(({ event, deliveries }) => ({ event, deliveries })))
@@ -165,8 +179,10 @@ export function openStore(path: string) {
     /** Sends what is queued, waits for the writer to answer everything, then closes both connections. */
     close(): void {
       flushScheduled = false;
-      committing = false;
-      flush();
+      while (queue.length > 0) {
+        committing = false;
+        flush();
+      }
       writer.close();
       sqlite.close();
     },

@@ -218,6 +218,25 @@ describe("the writer thread", () => {
     expect(count("SELECT count(*) AS n FROM deliveries")).toBe(20);
   });
 
+  test("a crowd larger than one group is committed in several, every request answered", async () => {
+    let commits = 0;
+    store.onCommit(() => commits++);
+    const events = Array.from({ length: 2_500 }, () => event());
+    const results = await Promise.all(events.map((e) => store.record(e, [delivery()])));
+    expect(results.map((r) => r.eventId)).toEqual(events.map((e) => e.id));
+    expect(commits).toBe(3);
+    expect(count("SELECT count(*) AS n FROM events")).toBe(2_500);
+  });
+
+  test("close sends every group still queued, not only the first", async () => {
+    const events = Array.from({ length: 1_500 }, () => event());
+    const pending = events.map((e) => store.record(e, []));
+    store.close();
+    expect((await Promise.all(pending)).length).toBe(1_500);
+    store = openStore(path);
+    expect(count("SELECT count(*) AS n FROM events")).toBe(1_500);
+  });
+
   test("an in-memory database writes inline on its one connection", async () => {
     const memory = openStore(":memory:");
     try {
