@@ -36,6 +36,11 @@ export function createWorker(opts: WorkerOptions) {
   const active = new Set<Promise<void>>();
   // Claimed ahead of the free slots, so a finished attempt is replaced at once and the database is asked in batches.
   const queued = new Map<string, Array<{ d: ClaimedDelivery; leaseUntil: number }>>();
+  const queueOf = (name: string) => {
+    let queue = queued.get(name);
+    if (!queue) queued.set(name, (queue = []));
+    return queue;
+  };
   let startedTotal = 0;
   let stopping = false;
   let settleQueue: Array<{ s: Settlement; dest: DestinationConfig; d: ClaimedDelivery }> = [];
@@ -64,14 +69,19 @@ export function createWorker(opts: WorkerOptions) {
   let wakeSleeper: (() => void) | null = null;
   let lastSweep = 0;
 
-  // Settlements being written; stop() and runOnce() wait for them.
-  const settling = new Set<Promise<void>>();
+  // Settlements and lease releases on their way to the store; stop() and runOnce() wait for them.
+  const writing = new Set<Promise<void>>();
+  const sent = (write: Promise<void>): Promise<void> => {
+    writing.add(write);
+    write.finally(() => writing.delete(write));
+    return write;
+  };
   const flushSettlements = (): Promise<void> => {
     settleScheduled = false;
     const batch = settleQueue;
     settleQueue = [];
     if (batch.length === 0) return Promise.resolve();
-    const written = store.settle(batch.map((b) => b.s)).then(
+    return sent(store.settle(batch.map((b) => b.s)).then(
       () => {
         for (const { s, dest, d } of batch) {
           logSettlement(log, s, dest, d);
@@ -80,10 +90,7 @@ export function createWorker(opts: WorkerOptions) {
       },
       // The leases will expire and the deliveries be retried: at-least-once holds.
       (error) => log.error("settle failed", { error: String(error), count: batch.length }),
-    );
-    settling.add(written);
-    written.finally(() => settling.delete(written));
-    return written;
+    ));
   };
 
   const deliver = async (dest: DestinationConfig, d: ClaimedDelivery): Promise<void> => {
@@ -137,20 +144,16 @@ export function createWorker(opts: WorkerOptions) {
     const queue = queued.get(name);
     if (!queue || queue.length === 0) return Promise.resolve();
     queued.delete(name);
-    const released = store.release(queue.map((q) => q.d.id)).then(
+    return sent(store.release(queue.map((q) => q.d.id)).then(
       () => undefined,
       // The leases then expire and the sweep puts the rows back in line.
       (error) => log.error("release failed", { error: String(error), destination: name }),
-    );
-    releasing.add(released);
-    released.finally(() => releasing.delete(released));
-    return released;
+    ));
   }
-  // Releases being written; stop() and runOnce() wait for them too.
-  const releasing = new Set<Promise<void>>();
+  /** Gives back every queue, then waits until all the settlements and releases sent so far are written. */
   const releaseAllQueued = async () => {
-    await Promise.all([...queued.keys()].map(releaseQueued));
-    await Promise.allSettled([...releasing]);
+    for (const name of [...queued.keys()]) void releaseQueued(name);
+    await Promise.allSettled([...writing]);
   };
 
   // One claim per destination at a time; its rows are dispatched the moment it is answered.
@@ -163,8 +166,7 @@ export function createWorker(opts: WorkerOptions) {
       .then(
         (rows) => {
           if (rows.length < want) exhausted.add(dest.name);
-          const queue = queued.get(dest.name) ?? [];
-          queued.set(dest.name, queue);
+          const queue = queueOf(dest.name);
           for (const d of rows) queue.push({ d, leaseUntil });
           // The destination may have gone from the config, been paused, or had its circuit open while the claim was
           // out: a closed circuit's batch then goes back, as setCircuit gave back what was queued before.
@@ -183,8 +185,7 @@ export function createWorker(opts: WorkerOptions) {
 
   /** Claims for a destination's queue when it runs low, in one batch; at most one claim per destination is out. */
   const refill = (dest: DestinationConfig, now: number): void => {
-    const queue = queued.get(dest.name) ?? [];
-    queued.set(dest.name, queue);
+    const queue = queueOf(dest.name);
     const busy = inFlight.get(dest.name) ?? 0;
     const c = circuitOf(dest.name);
     // A closed circuit keeps one round queued beyond its slots; an open one claims only its probe.
@@ -316,7 +317,6 @@ export function createWorker(opts: WorkerOptions) {
       clearTimeout(timer);
       await Promise.allSettled([...claiming.values()]);
       await flushSettlements();
-      await Promise.allSettled([...settling]);
       await releaseAllQueued();
       stopping = false;
     },
@@ -335,7 +335,6 @@ export function createWorker(opts: WorkerOptions) {
         await flushSettlements();
         if (startedTotal === startedBefore) break;
       }
-      await Promise.allSettled([...settling]);
       await releaseAllQueued();
       return startedTotal - before;
     },
