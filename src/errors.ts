@@ -54,3 +54,10 @@ export function formatConfigIssue(i: ConfigIssue): string {
   const where = i.line > 0 ? `${i.file}:${i.line}:${i.column}` : i.file;
   return `${where}: ${i.path ? i.path + ": " : ""}${i.message}`;
 }
+
+/** What to say about anything thrown: an Error's message, a message-bearing object's (JSONata throws those), or its text. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (error && typeof error === "object" && "message" in error) return String((error as { message: unknown }).message);
+  return String(error);
+}

@@ -5,7 +5,7 @@ import { tryCommand } from "./cli/try.ts";
 import { routingTable } from "./config/describe.ts";
 import { loadConfig } from "./config/load.ts";
 import { describeReloadError, watchConfig } from "./config/watch.ts";
-import { ConfigError } from "./errors.ts";
+import { ConfigError, errorMessage } from "./errors.ts";
 import { resolveSourceUrls } from "./ingest/source-urls.ts";
 import { createLogger } from "./log.ts";
 import { startRelay } from "./server.ts";
@@ -107,7 +107,7 @@ async function health(port: string): Promise<number> {
     console.log(`${res.status} ${await res.text()}`);
     return res.ok ? 0 : 1;
   } catch (error) {
-    console.error(`${url}: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`${url}: ${errorMessage(error)}`);
     return 1;
   }
 }
@@ -119,7 +119,7 @@ main(process.argv.slice(2)).then(
       console.error(error.message);
       console.error(`${error.issues.length} problem${error.issues.length === 1 ? "" : "s"} in the config`);
     } else {
-      console.error(error instanceof Error ? error.message : String(error));
+      console.error(errorMessage(error));
     }
     process.exit(1);
   },

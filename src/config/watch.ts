@@ -1,6 +1,6 @@
 import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, errorMessage } from "../errors.ts";
 import type { Config } from "./types.ts";
 
 export interface WatchOptions {
@@ -56,5 +56,5 @@ export function watchConfig(opts: WatchOptions) {
 
 export function describeReloadError(error: unknown): { errors: string[] } {
   if (error instanceof ConfigError) return { errors: error.message.split("\n") };
-  return { errors: [error instanceof Error ? error.message : String(error)] };
+  return { errors: [errorMessage(error)] };
 }

@@ -1,4 +1,5 @@
 import { Cron } from "croner";
+import { errorMessage } from "../errors.ts";
 
 // Pure schedule arithmetic for digests. A tick is an instant the cron expression fires in its
 // timezone; a window is the half-open interval (previous tick, tick]. DST is croner's: a fixed
@@ -76,6 +77,6 @@ export function scheduleProblem(cron: string, timezone: string): string | null {
     schedule(cron, timezone);
     return null;
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    return errorMessage(error);
   }
 }

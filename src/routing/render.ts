@@ -3,6 +3,7 @@ import type { TransformConfig } from "../config/types.ts";
 import type { InboundEvent } from "./event.ts";
 import { asNumber } from "./match.ts";
 import { getKeys, parsePath } from "./path.ts";
+import { errorMessage } from "../errors.ts";
 
 // What a route sends: the body string, exactly the bytes that will be signed and posted. Pure:
 // never throws, never does I/O; a failure is a value ({ ok: false }).
@@ -36,12 +37,6 @@ export async function render(transform: TransformConfig, event: InboundEvent): P
 
 function isoTime(ms: number): string {
   return new Date(ms).toISOString();
-}
-
-function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  if (error && typeof error === "object" && "message" in error) return String((error as { message: unknown }).message);
-  return String(error);
 }
 
 // ───────────────────────────── templates ─────────────────────────────

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { SignatureScheme, VerifyConfig } from "../config/types.ts";
 import { decodeSecret, fill, has, mac, schemeProblem } from "./hmac.ts";
+import { errorMessage } from "../errors.ts";
 
 export type VerifyResult =
   | { ok: true; messageId?: string; timestamp?: number }
@@ -21,7 +22,7 @@ export function verifySignature(
   try {
     return check(cfg, req, nowMs);
   } catch (e) {
-    return fail(`verification error: ${e instanceof Error ? e.message : String(e)}`);
+    return fail(`verification error: ${errorMessage(e)}`);
   }
 }
 

@@ -230,7 +230,7 @@ export function deliveryInserter(sqlite: Database) {
   };
 }
 
-/** An error's message, whatever was thrown. */
+/** An error's message, whatever was thrown (store/ imports nothing of ours outside it, so not errors.ts's). */
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
