@@ -27,7 +27,7 @@ export function openStore(path: string) {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const sqlite = new Database(path, { create: true, strict: true });
   sqlite.exec("PRAGMA journal_mode = WAL");
-  // Every commit is synced before the sender gets its 2xx.
+  // This connection's own writes (replays, digest windows, admin verbs, keys) are synced inside their commit.
   sqlite.exec("PRAGMA synchronous = FULL");
   sqlite.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
   migrate(sqlite);
