@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 import { drizzle } from "drizzle-orm/bun-sqlite";
 import { migrations } from "./migrations.ts";
 import * as schema from "./schema.ts";
-import { inlineWriter, startWriterThread } from "./writer.ts";
+import { inlineWriter, startWriterThread, type Writer } from "./writer.ts";
 import { deliveryInserter, type NewDelivery, type NewEvent, type RecordInput, type RecordResult, type Settlement } from "./writes.ts";
 import type { PurgeBatch, RetentionCursor } from "./retention.ts";
 
@@ -16,6 +16,11 @@ const MAX_GROUP_BYTES = 16 * 1024 * 1024;
 
 export type Store = ReturnType<typeof openStore>;
 
+export interface StoreOptions {
+  /** Starts the writer of the hot-path writes; the writer thread unless a test runs its messages on this thread. */
+  writer?: (path: string, busyTimeoutMs: number) => Writer;
+}
+
 /**
  * Opens (creating and migrating) the SQLite file; the only place that speaks SQL.
  *
@@ -23,7 +28,7 @@ export type Store = ReturnType<typeof openStore>;
  * (writer.ts), which makes every hot-path write — ingest commit groups, claims, settlements, lease releases — so
  * SQLite's work and its fsyncs never stall the thread that parses requests.
  */
-export function openStore(path: string) {
+export function openStore(path: string, options: StoreOptions = {}) {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const sqlite = new Database(path, { create: true, strict: true });
   sqlite.exec("PRAGMA journal_mode = WAL");
@@ -32,7 +37,8 @@ export function openStore(path: string) {
   sqlite.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
   migrate(sqlite);
   const db = drizzle(sqlite, { schema });
-  const writer = path === ":memory:" ? inlineWriter(sqlite) : startWriterThread(path, BUSY_TIMEOUT_MS);
+  const startWriter = options.writer ?? startWriterThread;
+  const writer = path === ":memory:" ? inlineWriter(sqlite) : startWriter(path, BUSY_TIMEOUT_MS);
 
   const releaseAll = sqlite.query(
     `UPDATE deliveries SET status = 'pending', lease_until = NULL WHERE status = 'in_flight'`,

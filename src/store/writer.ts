@@ -100,7 +100,7 @@ export function writeOpenError(opened: SharedArrayBuffer, message: string): void
   new Uint8Array(opened, 8, bytes.length).set(bytes);
 }
 
-function readOpenError(opened: SharedArrayBuffer): string {
+export function readOpenError(opened: SharedArrayBuffer): string {
   const length = new Uint32Array(opened, 4, 1)[0];
   return new TextDecoder().decode(new Uint8Array(opened, 8, length).slice());
 }

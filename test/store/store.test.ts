@@ -4,6 +4,8 @@ import { newId } from "../../src/ids.ts";
 import { Database } from "bun:sqlite";
 import { openStore, type NewDelivery, type NewEvent, type Store } from "../../src/store/store.ts";
 import { hotWrites } from "../../src/store/writes.ts";
+import { writerOnThisThread } from "../../src/store/writer-messages.ts";
+import { fsync } from "node:fs";
 import { tempDir } from "../support/tmp.ts";
 
 let tmp: ReturnType<typeof tempDir>;
@@ -29,13 +31,26 @@ function delivery(destination = "crm", overrides: Partial<NewDelivery> = {}): Ne
 const count = (sql: string) => (store.sqlite.query(sql).get() as { n: number }).n;
 
 describe("record", () => {
-  test("writes the event and its outbox rows, durable settings on", async () => {
+  test("writes the event and its outbox rows, durable settings on the connection that commits", async () => {
+    // The writer's own message handling on this thread, so its connection and its WAL syncs can be watched.
+    store.close();
+    let committing: Database | null = null;
+    let syncs = 0;
+    store = openStore(path, {
+      writer: (p, busy) =>
+        writerOnThisThread(p, busy, {
+          connect: (file) => (committing = new Database(file, { strict: true })),
+          fsync: (fd, done) => (syncs++, fsync(fd, done)),
+        }),
+    });
     const r = await store.record(event(), [delivery("crm"), delivery("slack")]);
     expect(r.duplicate).toBe(false);
     expect(count("SELECT count(*) AS n FROM events")).toBe(1);
     expect(count(`SELECT count(*) AS n FROM deliveries WHERE event_id = '${r.eventId}'`)).toBe(2);
-    expect(store.sqlite.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
-    expect(store.sqlite.query("PRAGMA synchronous").get()).toEqual({ synchronous: 2 });
+    expect(committing!.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
+    // The commit itself does not sync (NORMAL); its ack waited for an fdatasync of the WAL (durability.test.ts).
+    expect(committing!.query("PRAGMA synchronous").get()).toEqual({ synchronous: 1 });
+    expect(syncs).toBe(1);
   });
 
   test("one transaction: a failing outbox row leaves no event behind", async () => {
