@@ -1,7 +1,7 @@
 import { Elysia, t } from "elysia";
 import { BadRequest, NotFound } from "../errors.ts";
 import { idFloor, newId } from "../ids.ts";
-import { plan } from "../ingest/receive.ts";
+import { plan } from "../routing/plan.ts";
 import type { InboundEvent } from "../routing/event.ts";
 import { readVariables } from "../routing/variables.ts";
 import { adminQueries, DELIVERY_STATUSES, type StoredEvent } from "../store/admin-queries.ts";

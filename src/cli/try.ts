@@ -5,7 +5,8 @@ import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/types.ts";
 import { buildRequest, type OutboundRequest } from "../delivery/request.ts";
 import { RelayError } from "../errors.ts";
-import { plan, readEvent } from "../ingest/receive.ts";
+import { readEvent } from "../ingest/receive.ts";
+import { plan } from "../routing/plan.ts";
 
 export interface DryRunDelivery {
   route: string;

@@ -4,11 +4,10 @@ import { BadRequest, RelayError, Unauthorized } from "../errors.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../log.ts";
 import type { InboundEvent } from "../routing/event.ts";
-import { matchRoutes } from "../routing/match.ts";
-import { render } from "../routing/render.ts";
+import { plan } from "../routing/plan.ts";
 import { readVariables } from "../routing/variables.ts";
 import { verifySignature } from "../signing/index.ts";
-import type { NewDelivery, Store } from "../store/store.ts";
+import type { Store } from "../store/store.ts";
 import { eventTypeOf, idempotencyKeyOf, isJsonContentType, storedHeaders } from "./inbound.ts";
 import { readTypedEnvelope } from "./typed.ts";
 
@@ -115,31 +114,6 @@ export function readEvent(
     variables: vars.ok ? vars.values : {},
   };
   return { event, message };
-}
-
-/** One outbox row per (matching route, destination); the body is rendered now so history never changes. */
-export async function plan(event: InboundEvent, config: Config): Promise<NewDelivery[]> {
-  const rows: NewDelivery[] = [];
-  for (const route of matchRoutes(event, config.routes)) {
-    const rendered = await render(route.transform, event);
-    for (const name of route.to) {
-      const dest = config.destinations[name];
-      const row: NewDelivery = {
-        id: newId("dlv", event.receivedAt),
-        route: route.name,
-        destination: name,
-        status: dest?.digest ? "held_for_digest" : "pending",
-        body: rendered.ok ? rendered.body : "",
-        nextAttemptAt: event.receivedAt,
-      };
-      if (!rendered.ok) {
-        row.status = "dead";
-        row.lastError = `transform failed: ${rendered.error}`;
-      }
-      rows.push(row);
-    }
-  }
-  return rows;
 }
 
 function tooLarge(source: SourceConfig): RelayError {
