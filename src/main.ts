@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 import { parseArgs } from "node:util";
-import { keysCommand } from "./auth/cli.ts";
+import { keysCommand } from "./cli/keys.ts";
 import { tryCommand } from "./cli/try.ts";
 import { routingTable } from "./config/describe.ts";
 import { loadConfig } from "./config/load.ts";

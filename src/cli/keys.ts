@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { loadConfig } from "../config/load.ts";
 import { RelayError } from "../errors.ts";
 import { openStore } from "../store/store.ts";
-import { createApiKeys, DEFAULT_RATE_LIMIT_PER_MINUTE, SCOPES } from "./keys.ts";
+import { createApiKeys, DEFAULT_RATE_LIMIT_PER_MINUTE, SCOPES } from "../auth/keys.ts";
 
 export const KEYS_USAGE = `Usage:
   relay keys create --name NAME [--scopes ${SCOPES.join(",")}] [--rate-limit ${DEFAULT_RATE_LIMIT_PER_MINUTE}] [--source SOURCE] [--config FILE]
