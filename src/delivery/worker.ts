@@ -4,6 +4,9 @@ import type { Logger } from "../log.ts";
 import type { ClaimedDelivery, Settlement, Store } from "../store/store.ts";
 import * as circuit from "./circuit.ts";
 import { attemptDelivery } from "./attempt.ts";
+import { Lane } from "./lane.ts";
+import { Loop } from "./loop.ts";
+import { settlementBatcher } from "./settlements.ts";
 
 export interface WorkerOptions {
   store: Store;
@@ -24,7 +27,7 @@ export interface WorkerOptions {
 
 export type Worker = ReturnType<typeof createWorker>;
 
-/** Drains the outbox: claim due rows per destination up to its concurrency cap → send → settle. */
+/** Drains the outbox: per destination lane, claim due rows up to its concurrency cap → send → settle in batches. */
 export function createWorker(opts: WorkerOptions) {
   const { store, clock, log } = opts;
   const idleMs = opts.idleMs ?? 1000;
@@ -32,30 +35,29 @@ export function createWorker(opts: WorkerOptions) {
   const random = opts.random ?? Math.random;
   const batchMs = opts.batchMs ?? 1;
 
-  const inFlight = new Map<string, number>();
-  const active = new Set<Promise<void>>();
-  // Claimed ahead of the free slots, so a finished attempt is replaced at once and the database is asked in batches.
-  const queued = new Map<string, Array<{ d: ClaimedDelivery; leaseUntil: number }>>();
-  const queueOf = (name: string) => {
-    let queue = queued.get(name);
-    if (!queue) queued.set(name, (queue = []));
-    return queue;
+  const lanes = new Map<string, Lane>();
+  const laneOf = (name: string) => {
+    let lane = lanes.get(name);
+    if (!lane) lanes.set(name, (lane = new Lane(name)));
+    return lane;
   };
+  // Reads create no lane: a name asked about is not necessarily a destination.
+  const circuitOf = (name: string) => lanes.get(name)?.circuit ?? circuit.CLOSED;
+  const active = new Set<Promise<void>>();
   let startedTotal = 0;
-  let stopping = false;
-  let settleQueue: Array<{ s: Settlement; dest: DestinationConfig; d: ClaimedDelivery }> = [];
-  let settleScheduled = false;
-  const circuits = new Map<string, circuit.Circuit>();
-  const circuitOf = (name: string) => circuits.get(name) ?? circuit.CLOSED;
+  let lastSweep = 0;
+  const settlements = settlementBatcher({ store, log, batchMs, onSettled: opts.onSettled });
+  // Lease releases on their way to the store; stop() and runOnce() wait for them.
+  const releasing = new Set<Promise<void>>();
 
-  const setCircuit = (name: string, next: circuit.Circuit, fields: Record<string, unknown> = {}) => {
-    const before = circuit.stateOf(circuitOf(name));
-    circuits.set(name, next);
-    const after = circuit.stateOf(next);
+  const setCircuit = (lane: Lane, next: circuit.Circuit, fields: Record<string, unknown> = {}) => {
+    const before = lane.state;
+    lane.circuit = next;
+    const after = lane.state;
     if (before === after) return;
-    if (after === "open" || after === "paused") void releaseQueued(name);
+    if (after === "open" || after === "paused") void releaseQueued(lane);
     const at = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-    const line = { destination: name, from: before, to: after, ...fields };
+    const line = { destination: lane.name, from: before, to: after, ...fields };
     if (after === "paused") log.info("destination paused", line);
     else if (before === "paused") log.info("destination resumed", line);
     else if (after === "open") log.warn("circuit open", { ...line, failures: next.consecutiveFailures, nextProbeAt: at(next.nextProbeAt) });
@@ -63,62 +65,28 @@ export function createWorker(opts: WorkerOptions) {
     else log.info("circuit closed", line);
   };
 
-  let running = false;
-  let loop: Promise<void> | null = null;
-  let woken = false;
-  let wakeSleeper: (() => void) | null = null;
-  let lastSweep = 0;
-
-  // Settlements and lease releases on their way to the store; stop() and runOnce() wait for them.
-  const writing = new Set<Promise<void>>();
-  const sent = (write: Promise<void>): Promise<void> => {
-    writing.add(write);
-    write.finally(() => writing.delete(write));
-    return write;
-  };
-  const flushSettlements = (): Promise<void> => {
-    settleScheduled = false;
-    const batch = settleQueue;
-    settleQueue = [];
-    if (batch.length === 0) return Promise.resolve();
-    return sent(store.settle(batch.map((b) => b.s)).then(
-      () => {
-        for (const { s, dest, d } of batch) {
-          logSettlement(log, s, dest, d);
-          opts.onSettled?.(s, dest);
-        }
-      },
-      // The leases will expire and the deliveries be retried: at-least-once holds.
-      (error) => log.error("settle failed", { error: String(error), count: batch.length }),
-    ));
-  };
-
-  const deliver = async (dest: DestinationConfig, d: ClaimedDelivery): Promise<void> => {
+  const deliver = async (dest: DestinationConfig, lane: Lane, d: ClaimedDelivery): Promise<void> => {
     const s = await attemptDelivery(dest, d, clock, random);
     // The circuit learns now, not at the deferred settle: the slot this attempt frees is reused before that.
     const verdict = circuit.verdictOf(s.outcome, s.attempt.statusCode);
-    setCircuit(dest.name, circuit.afterAttempt(circuitOf(dest.name), d.id, verdict, clock.now(), circuit.circuitSettings(dest)), {
+    setCircuit(lane, circuit.afterAttempt(lane.circuit, d.id, verdict, clock.now(), circuit.circuitSettings(dest)), {
       delivery: d.id,
       status: s.attempt.statusCode,
     });
-    settleQueue.push({ s, dest, d });
-    if (!settleScheduled) {
-      settleScheduled = true;
-      setTimeout(flushSettlements, batchMs);
-    }
+    settlements.add({ s, dest, d });
   };
 
-  const track = (dest: DestinationConfig, d: ClaimedDelivery) => {
-    inFlight.set(dest.name, (inFlight.get(dest.name) ?? 0) + 1);
+  const track = (dest: DestinationConfig, lane: Lane, d: ClaimedDelivery) => {
+    lane.inFlight++;
     startedTotal++;
-    const p = deliver(dest, d).finally(() => {
-      inFlight.set(dest.name, (inFlight.get(dest.name) ?? 1) - 1);
+    const p = deliver(dest, lane, d).finally(() => {
+      lane.inFlight--;
       active.delete(p);
       const now = clock.now();
       dispatch(dest, now);
       // Keeps the queue ahead of the slots without waiting for the loop, while the outbox has more.
       const current = opts.config().destinations[dest.name];
-      if (current && !stopping && !exhausted.has(dest.name)) refill(current, now);
+      if (current && loop.state !== "stopping" && !lane.exhausted) refill(current, now);
       wakeSoon();
     });
     active.add(p);
@@ -126,84 +94,71 @@ export function createWorker(opts: WorkerOptions) {
 
   /** Starts queued deliveries of a destination while its slots and its circuit allow. */
   const dispatch = (dest: DestinationConfig, now: number): void => {
-    const queue = queued.get(dest.name);
-    while (!stopping && queue && queue.length > 0) {
-      const busy = inFlight.get(dest.name) ?? 0;
-      const c = circuitOf(dest.name);
-      if (busy >= dest.concurrency || circuit.claimAllowance(c, now, busy) <= 0) return;
-      const next = queue.shift()!;
+    const lane = laneOf(dest.name);
+    while (loop.state !== "stopping" && lane.queue.length > 0) {
+      if (!lane.canStart(dest, now)) return;
+      const next = lane.queue.shift()!;
       // Its lease would run out mid-attempt: leave it to the sweep, which puts it back in line.
       if (now + dest.timeoutMs >= next.leaseUntil) continue;
-      if (c.status === "open") setCircuit(dest.name, circuit.probeStarted(c, next.d.id), { delivery: next.d.id });
-      track(dest, next.d);
+      if (lane.circuit.status === "open") setCircuit(lane, circuit.probeStarted(lane.circuit, next.d.id), { delivery: next.d.id });
+      track(dest, lane, next.d);
     }
   };
 
-  /** Gives a destination's claimed-but-unsent deliveries back to the outbox. */
-  function releaseQueued(name: string): Promise<void> {
-    const queue = queued.get(name);
-    if (!queue || queue.length === 0) return Promise.resolve();
-    queued.delete(name);
-    return sent(store.release(queue.map((q) => q.d.id)).then(
+  /** Gives a lane's claimed-but-unsent deliveries back to the outbox. */
+  function releaseQueued(lane: Lane): Promise<void> {
+    const queue = lane.takeQueue();
+    if (queue.length === 0) return Promise.resolve();
+    const write = store.release(queue.map((q) => q.d.id)).then(
       () => undefined,
       // The leases then expire and the sweep puts the rows back in line.
-      (error) => log.error("release failed", { error: String(error), destination: name }),
-    ));
+      (error) => log.error("release failed", { error: String(error), destination: lane.name }),
+    );
+    releasing.add(write);
+    write.finally(() => releasing.delete(write));
+    return write;
   }
   /** Gives back every queue, then waits until all the settlements and releases sent so far are written. */
   const releaseAllQueued = async () => {
-    for (const name of [...queued.keys()]) void releaseQueued(name);
-    await Promise.allSettled([...writing]);
+    for (const lane of lanes.values()) void releaseQueued(lane);
+    await Promise.allSettled([settlements.written(), ...releasing]);
   };
 
-  // One claim per destination at a time; its rows are dispatched the moment it is answered.
-  const claiming = new Map<string, Promise<void>>();
-  const claimFor = (dest: DestinationConfig, want: number, now: number): void => {
+  // One claim per lane at a time; its rows are dispatched the moment it is answered.
+  const claimFor = (dest: DestinationConfig, lane: Lane, want: number, now: number): void => {
     const leaseUntil = now + 3 * dest.timeoutMs + leaseMarginMs;
-    const forClosedCircuit = circuitOf(dest.name).status === "closed";
-    const claimed = store
+    const forClosedCircuit = lane.circuit.status === "closed";
+    lane.claiming = store
       .claim(dest.name, want, now, leaseUntil - now)
       .then(
         (rows) => {
-          if (rows.length < want) exhausted.add(dest.name);
-          const queue = queueOf(dest.name);
-          for (const d of rows) queue.push({ d, leaseUntil });
+          if (rows.length < want) lane.exhausted = true;
+          for (const d of rows) lane.queue.push({ d, leaseUntil });
           // The destination may have gone from the config, been paused, or had its circuit open while the claim was
           // out: a closed circuit's batch then goes back, as setCircuit gave back what was queued before.
-          const c = circuitOf(dest.name);
-          if (!(dest.name in opts.config().destinations) || c.paused || (forClosedCircuit && c.status !== "closed")) void releaseQueued(dest.name);
+          const c = lane.circuit;
+          if (!(dest.name in opts.config().destinations) || c.paused || (forClosedCircuit && c.status !== "closed")) void releaseQueued(lane);
           else dispatch(dest, clock.now());
         },
         (error) => log.error("claim failed", { error: String(error), destination: dest.name }),
       )
-      .finally(() => claiming.delete(dest.name));
-    claiming.set(dest.name, claimed);
+      .finally(() => {
+        lane.claiming = null;
+      });
   };
 
-  // Destinations whose last claim came back short: nothing more is due until a pass (commit, timer) says otherwise.
-  const exhausted = new Set<string>();
-
-  /** Claims for a destination's queue when it runs low, in one batch; at most one claim per destination is out. */
+  /** Claims for a lane's queue when it runs low, in one batch; at most one claim per lane is out. */
   const refill = (dest: DestinationConfig, now: number): void => {
-    const queue = queueOf(dest.name);
-    const busy = inFlight.get(dest.name) ?? 0;
-    const c = circuitOf(dest.name);
-    // A closed circuit keeps one round queued beyond its slots; an open one claims only its probe.
-    const want = c.paused || claiming.has(dest.name)
-      ? 0
-      : c.status === "closed"
-        ? queue.length < dest.concurrency
-          ? 2 * dest.concurrency - busy - queue.length
-          : 0
-        : queue.length === 0
-          ? Math.min(1, circuit.claimAllowance(c, now, busy))
-          : 0;
-    if (want > 0) claimFor(dest, want, now);
+    const lane = laneOf(dest.name);
+    const want = lane.claimWant(dest, now);
+    if (want > 0) claimFor(dest, lane, want, now);
   };
+
+  const claimsOut = () => [...lanes.values()].flatMap((lane) => (lane.claiming ? [lane.claiming] : []));
 
   /** One pass over every destination: refill each queue in one claim, then start what the slots allow. */
   const pass = (): void => {
-    void flushSettlements();
+    void settlements.flush();
     const now = clock.now();
     if (now - lastSweep >= 1000) {
       lastSweep = now;
@@ -213,12 +168,12 @@ export function createWorker(opts: WorkerOptions) {
       );
     }
     const destinations = opts.config().destinations;
-    exhausted.clear();
+    for (const lane of lanes.values()) lane.exhausted = false;
     for (const dest of Object.values(destinations)) {
       refill(dest, now);
       dispatch(dest, now);
     }
-    for (const name of queued.keys()) if (!(name in destinations)) void releaseQueued(name);
+    for (const lane of lanes.values()) if (!(lane.name in destinations)) void releaseQueued(lane);
   };
 
   /** How long the loop may sleep: until the earliest due delivery of a destination with a free slot. */
@@ -226,41 +181,24 @@ export function createWorker(opts: WorkerOptions) {
     const now = clock.now();
     let budget = idleMs;
     for (const dest of Object.values(opts.config().destinations)) {
-      const busy = inFlight.get(dest.name) ?? 0;
-      if (busy >= dest.concurrency) continue;
-      const c = circuitOf(dest.name);
-      // These claim nothing until a resume or a finished attempt wakes the loop.
-      if (c.paused || c.status === "half_open" || (c.status === "open" && busy > 0)) continue;
-      let due = store.nextDueAt(dest.name);
-      const probeAt = circuit.wakeAt(c);
-      if (due !== null && probeAt !== null) due = Math.max(due, probeAt);
-      if (due !== null) budget = Math.min(budget, Math.max(0, due - now));
+      const due = laneOf(dest.name).dueAt(dest, () => store.nextDueAt(dest.name));
+      if (due !== null && due !== "skip") budget = Math.min(budget, Math.max(0, due - now));
     }
     return budget;
   };
 
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (woken || ms <= 0) {
-        woken = false;
-        // Yield to I/O even when there is work at once, so the loop can never starve the server.
-        setImmediate(resolve);
-        return;
-      }
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wakeSleeper = null;
-        woken = false;
-        resolve();
-      }
-      wakeSleeper = done;
-    });
-
-  function wake(): void {
-    woken = true;
-    wakeSleeper?.();
-  }
+  const loop = new Loop({
+    starting: () => store.releaseAllLeases(),
+    async pass() {
+      const before = startedTotal;
+      pass();
+      // Claims are answered by the writer thread; their rows are dispatched as each answer arrives.
+      await Promise.allSettled(claimsOut());
+      return startedTotal > before;
+    },
+    sleepBudget,
+    onError: (error) => log.error("delivery pass failed", { error: String(error) }),
+  });
 
   // Slots freed within one batch window are refilled by one claim instead of one claim each.
   let wakeTimer: ReturnType<typeof setTimeout> | null = null;
@@ -268,60 +206,41 @@ export function createWorker(opts: WorkerOptions) {
     if (wakeTimer) return;
     wakeTimer = setTimeout(() => {
       wakeTimer = null;
-      wake();
+      loop.notify();
     }, batchMs);
   }
 
-  const run = async () => {
-    while (running) {
-      const before = startedTotal;
-      try {
-        pass();
-        // Claims are answered by the writer thread; their rows are dispatched as each answer arrives.
-        await Promise.allSettled([...claiming.values()]);
-      } catch (error) {
-        log.error("delivery pass failed", { error: String(error) });
-      }
-      const started = startedTotal - before;
-      if (!running) break;
-      // Let the started requests and incoming traffic progress before the next claim.
-      if (started > 0) await new Promise((r) => setImmediate(r));
-      else await sleep(sleepBudget());
-    }
-  };
-
   return {
+    /** starting, running, stopping or stopped. */
+    state: () => loop.state,
+
     start(): void {
-      if (running) return;
-      running = true;
-      store.releaseAllLeases();
-      loop = run();
+      loop.start();
     },
 
     /** Stops claiming, then waits up to `graceMs` for in-flight attempts; unfinished leases return to pending on the next start. */
-    async stop(graceMs = 10_000): Promise<void> {
-      running = false;
-      stopping = true;
+    stop(graceMs = 10_000): Promise<void> {
       if (wakeTimer) clearTimeout(wakeTimer);
       wakeTimer = null;
-      wake();
-      await loop;
-      loop = null;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        Promise.allSettled([...active]),
-        new Promise((r) => {
-          timer = setTimeout(r, graceMs);
-        }),
-      ]);
-      clearTimeout(timer);
-      await Promise.allSettled([...claiming.values()]);
-      await flushSettlements();
-      await releaseAllQueued();
-      stopping = false;
+      return loop.stop(async () => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          Promise.allSettled([...active]),
+          new Promise((r) => {
+            timer = setTimeout(r, graceMs);
+          }),
+        ]);
+        clearTimeout(timer);
+        await Promise.allSettled(claimsOut());
+        await settlements.flush();
+        await releaseAllQueued();
+      });
     },
 
-    wake,
+    /** Wakes the loop (a commit, a resume, a replay): due work starts without waiting for the idle timer. */
+    wake(): void {
+      loop.notify();
+    },
 
     /** Claims everything due now, sends it and settles it; for tests and one-shot draining. */
     async runOnce(): Promise<number> {
@@ -330,9 +249,9 @@ export function createWorker(opts: WorkerOptions) {
         const startedBefore = startedTotal;
         pass();
         // Answered claims dispatch their rows as they arrive; a fast attempt may be over before the last claim is.
-        await Promise.allSettled([...claiming.values()]);
+        await Promise.allSettled(claimsOut());
         while (active.size > 0) await Promise.allSettled([...active]);
-        await flushSettlements();
+        await settlements.flush();
         if (startedTotal === startedBefore) break;
       }
       await releaseAllQueued();
@@ -351,30 +270,17 @@ export function createWorker(opts: WorkerOptions) {
 
     /** Stops claiming for this destination until resume(); in-flight attempts finish, nothing else is spent. */
     pause(name: string): circuit.CircuitState {
-      setCircuit(name, circuit.pause(circuitOf(name)));
-      return circuit.stateOf(circuitOf(name));
+      const lane = laneOf(name);
+      setCircuit(lane, circuit.pause(lane.circuit));
+      return lane.state;
     },
 
     /** Lifts a pause and closes an open circuit: the destination's due deliveries go out at once. */
     resume(name: string): circuit.CircuitState {
-      setCircuit(name, circuit.resume(circuitOf(name)));
-      wake();
-      return circuit.stateOf(circuitOf(name));
+      const lane = laneOf(name);
+      setCircuit(lane, circuit.resume(lane.circuit));
+      loop.notify();
+      return lane.state;
     },
   };
-}
-
-function logSettlement(log: Logger, s: Settlement, dest: DestinationConfig, d: ClaimedDelivery): void {
-  const fields = {
-    delivery: s.deliveryId,
-    event: d.eventId ?? undefined,
-    digest: d.digestId ?? undefined,
-    attempt: d.attempts + 1,
-    destination: dest.name,
-    status: s.attempt.statusCode,
-    ms: s.attempt.durationMs,
-  };
-  if (s.outcome === "delivered") log.info("delivered", fields);
-  else if (s.outcome === "retry") log.warn("attempt failed", { ...fields, error: s.error, nextAttemptAt: new Date(s.nextAttemptAt).toISOString() });
-  else log.error("delivery dead", { ...fields, error: s.error });
 }

@@ -1,0 +1,59 @@
+import type { DestinationConfig } from "../config/types.ts";
+import type { ClaimedDelivery } from "../store/store.ts";
+import * as circuit from "./circuit.ts";
+
+/** A delivery claimed ahead of a free slot, with the end of its lease. */
+export interface Queued {
+  d: ClaimedDelivery;
+  leaseUntil: number;
+}
+
+/** One destination's share of the worker: deliveries claimed ahead of its slots, its attempts in flight, its circuit. */
+export class Lane {
+  /** Claimed ahead of the free slots, so a finished attempt is replaced at once and the database is asked in batches. */
+  queue: Queued[] = [];
+  inFlight = 0;
+  circuit: circuit.Circuit = circuit.CLOSED;
+  /** The one claim of this lane with the store, if any. */
+  claiming: Promise<void> | null = null;
+  /** The last claim came back short: nothing more is due until a pass (commit, timer) says otherwise. */
+  exhausted = false;
+
+  constructor(readonly name: string) {}
+
+  get state(): circuit.CircuitState {
+    return circuit.stateOf(this.circuit);
+  }
+
+  /** How many to claim now, in one batch: a closed circuit keeps one round queued beyond its slots; an open one only its probe. */
+  claimWant(dest: DestinationConfig, now: number): number {
+    const c = this.circuit;
+    if (c.paused || this.claiming) return 0;
+    if (c.status === "closed") return this.queue.length < dest.concurrency ? 2 * dest.concurrency - this.inFlight - this.queue.length : 0;
+    return this.queue.length === 0 ? Math.min(1, circuit.claimAllowance(c, now, this.inFlight)) : 0;
+  }
+
+  /** Whether the slots and the circuit let one more attempt start now. */
+  canStart(dest: DestinationConfig, now: number): boolean {
+    return this.inFlight < dest.concurrency && circuit.claimAllowance(this.circuit, now, this.inFlight) > 0;
+  }
+
+  /** Empties the queue, for giving its deliveries back to the outbox. */
+  takeQueue(): Queued[] {
+    const taken = this.queue;
+    this.queue = [];
+    return taken;
+  }
+
+  /** When the loop should look at this lane again on its own, or null when only a wake-up can give it work. */
+  dueAt(dest: DestinationConfig, nextDue: () => number | null): number | null | "skip" {
+    const c = this.circuit;
+    if (this.inFlight >= dest.concurrency) return "skip";
+    // These claim nothing until a resume or a finished attempt wakes the loop.
+    if (c.paused || c.status === "half_open" || (c.status === "open" && this.inFlight > 0)) return "skip";
+    let due = nextDue();
+    const probeAt = circuit.wakeAt(c);
+    if (due !== null && probeAt !== null) due = Math.max(due, probeAt);
+    return due;
+  }
+}
