@@ -3,7 +3,7 @@ import { Cron } from "croner";
 import { checkJsonata, checkTemplate } from "../routing/render.ts";
 import { decodeSecret, schemeProblem } from "../signing/hmac.ts";
 import { schemeFromPreset } from "../signing/presets.ts";
-import { VERSION } from "../version.ts";
+import { DEFAULT_RETRY, DEFAULTS } from "./defaults.ts";
 import { didYouMean, type Issues, type Path } from "./issues.ts";
 import {
   EVENT_TYPE_PATTERN,
@@ -36,23 +36,6 @@ import type {
 import { parseDuration, parseSize } from "./units.ts";
 
 // Checks beyond the schema (units, references, crons, signatures), then the normalised Config.
-
-export const DEFAULTS = {
-  host: "0.0.0.0",
-  port: 8080,
-  storagePath: "./data/relay.db",
-  retention: "30d",
-  maxBody: "100kb",
-  eventType: "body.type",
-  tolerance: "5m",
-  timeout: "10s",
-  concurrency: 10,
-  retry: ["5s", "1m", "5m", "30m", "2h", "6h", "12h"],
-  exponential: { attempts: 8, base: "5s", max: "1h", jitter: true },
-  digest: { timezone: "UTC", maxItems: 1000, sendEmpty: false, body: "array" as const },
-  circuit: { failures: 5, probe: "30s", maxProbe: "10m" },
-  userAgent: `Relay/${VERSION}`,
-} as const;
 
 const NAME = new RegExp(NAME_PATTERN);
 const HEADER_NAME = new RegExp(HEADER_NAME_PATTERN);
@@ -176,10 +159,10 @@ function buildSource(name: string, raw: RawSource, path: Path, c: Ctx): SourceCo
   const source: SourceConfig = {
     name,
     ...(raw.id !== undefined ? { id: raw.id } : {}),
-    kind: raw.kind ?? "generic",
+    kind: raw.kind ?? DEFAULTS.kind,
     maxBodyBytes: c.ok(at("max_body")) ? size(raw.max_body ?? DEFAULTS.maxBody, at("max_body"), c.issues) : 0,
     eventType: c.ok(at("event_type")) ? eventType(raw.event_type ?? DEFAULTS.eventType, at("event_type"), c.issues) : { from: "source" },
-    requireApiKey: raw.require_api_key ?? false,
+    requireApiKey: raw.require_api_key ?? DEFAULTS.requireApiKey,
     variables: c.open(at("variables")) ? variables(raw.variables ?? [], at("variables"), c) : [],
   };
   if (raw.verify && c.ok(at("verify"))) {
@@ -217,7 +200,7 @@ function variables(list: NonNullable<RawSource["variables"]>, path: Path, c: Ctx
     return {
       name: v.name,
       type: v.type,
-      required: v.required ?? false,
+      required: v.required ?? DEFAULTS.variableRequired,
       ...(v.description !== undefined ? { description: v.description } : {}),
       path: v.path ?? v.name,
       ...(v.default !== undefined ? { default: v.default } : {}),
@@ -362,9 +345,7 @@ function buildSign(raw: RawSign, path: Path, issues: Issues) {
 }
 
 function retry(raw: RawDestination["retry"], path: Path, issues: Issues): RetryPolicy {
-  if (raw === undefined) {
-    return { kind: "schedule", delaysMs: DEFAULTS.retry.map((d) => duration(d, path, issues)) };
-  }
+  if (raw === undefined) return DEFAULT_RETRY;
   if (Array.isArray(raw)) {
     return { kind: "schedule", delaysMs: raw.map((d, i) => duration(d, [...path, i], issues)) };
   }
@@ -381,7 +362,7 @@ function retry(raw: RawDestination["retry"], path: Path, issues: Issues): RetryP
 }
 
 function ack(raw: RawDestination["ack"]): AckContract {
-  const status = raw?.status ?? "2xx";
+  const status = raw?.status ?? DEFAULTS.ackStatus;
   const statuses = (Array.isArray(status) ? status : [status]).map(statusRange);
   const body = raw?.body;
   return { statuses, ...(body !== undefined ? { bodies: Array.isArray(body) ? [...body] : [body] } : {}) };
@@ -457,7 +438,7 @@ function buildRoute(
   const match = when?.match !== undefined && c.open(at("when", "match")) ? when.match : [];
   const fields = match.flatMap((cond, i) => (c.ok(at("when", "match", i)) ? condition(cond, at("when", "match", i), c.issues) : []));
   const transform: TransformConfig = c.ok(at("transform"))
-    ? buildTransform(raw.transform ?? "envelope", at("transform"), c.issues)
+    ? buildTransform(raw.transform ?? DEFAULTS.transform, at("transform"), c.issues)
     : { mode: "envelope" };
   return { name: raw.name ?? `routes[${index}]`, from, when: { types, fields }, to, transform };
 }

@@ -1,5 +1,6 @@
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
-import { presetNames } from "../signing/presets.ts";
+import { presetNames, signaturePresets } from "../signing/presets.ts";
+import { DEFAULTS } from "./defaults.ts";
 import { DURATION_PATTERN, SIZE_PATTERN } from "./units.ts";
 
 // The raw relay.yaml as an admin writes it; config/relay.schema.json is generated from this.
@@ -21,6 +22,10 @@ export const PATTERN_HINTS: Record<string, string> = {
   [EVENT_TYPE_PATTERN]: '"body.<path>", "header.<name>" or "source"',
   [STATUS_PATTERN]: 'a status such as 200 or a class such as "2xx"',
 };
+
+/** A default as the descriptions show it: 10s, 8, [5s, 1m]; `quoted` for names ("UTC"). */
+const shown = (value: string | number | boolean | readonly string[]) => (Array.isArray(value) ? `[${value.join(", ")}]` : String(value));
+const quoted = (value: string) => JSON.stringify(value);
 
 const duration = (description: string, fallback?: string) =>
   Type.Union(
@@ -55,7 +60,9 @@ const Preset = literals(
 
 // Fields of the one HMAC-SHA256 mechanism; each overrides the preset's value.
 const schemeFields = {
-  header: Type.Optional(headerName("Header carrying the signature. Default: the preset's (webhook-signature, X-Hub-Signature-256, X-Webhook-Signature, X-Signature).")),
+  header: Type.Optional(
+    headerName(`Header carrying the signature. Default: the preset's (${presetNames.map((n) => `${n}: ${signaturePresets[n].header}`).join(", ")}).`),
+  ),
   signed_string: Type.Optional(
     Type.String({
       minLength: 1,
@@ -102,7 +109,7 @@ const Verify = Type.Object(
     ...secretFields,
     ...schemeFields,
     tolerance: Type.Optional(
-      duration("Accepted clock skew for schemes that carry a timestamp, as a duration (\"5m\") or milliseconds. Default 5m.", "5m"),
+      duration(`Accepted clock skew for schemes that carry a timestamp, as a duration ("5m") or milliseconds. Default ${shown(DEFAULTS.tolerance)}.`, DEFAULTS.tolerance),
     ),
   },
   { additionalProperties: false, description: "Check the inbound signature; requests that fail get 401. Default: no check." },
@@ -117,7 +124,7 @@ const Variable = Type.Object(
   {
     name: Type.String({ pattern: VARIABLE_NAME_PATTERN, description: "Variable name, usable in templates as {{webhook.<name>}}. Required." }),
     type: literals(["string", "number", "boolean", "object", "array"], "JSON type the value must have. Required."),
-    required: Type.Optional(Type.Boolean({ default: false, description: "Reject the request (400) when the value is absent or null. Default false." })),
+    required: Type.Optional(Type.Boolean({ default: DEFAULTS.variableRequired, description: `Reject the request (400) when the value is absent or null. Default ${shown(DEFAULTS.variableRequired)}.` })),
     description: Type.Optional(Type.String({ description: "Shown in the OpenAPI document. Default: none." })),
     path: Type.Optional(Type.String({ minLength: 1, description: "Dot path into the JSON body, e.g. customer.email. Default: the variable's name." })),
     default: Type.Optional(Type.Unknown({ description: "Value used when an optional variable is absent; must have the declared type. Default: none." })),
@@ -134,18 +141,18 @@ const Source = Type.Object(
       }),
     ),
     kind: Type.Optional(
-      literals(["generic", "typed"], '"generic": any JSON body; "typed": the {"type": ..., ...} envelope of API-key ingest. Default "generic".', "generic"),
+      literals(["generic", "typed"], `"generic": any JSON body; "typed": the {"type": ..., ...} envelope of API-key ingest. Default ${quoted(DEFAULTS.kind)}.`, DEFAULTS.kind),
     ),
-    max_body: Type.Optional(size('Largest accepted body, as a size ("100kb", "1mb"; 1 kb = 1024 bytes) or bytes; larger gets 413. Default 100kb.', "100kb")),
+    max_body: Type.Optional(size(`Largest accepted body, as a size ("100kb", "1mb"; 1 kb = 1024 bytes) or bytes; larger gets 413. Default ${shown(DEFAULTS.maxBody)}.`, DEFAULTS.maxBody)),
     event_type: Type.Optional(
       Type.String({
         pattern: EVENT_TYPE_PATTERN,
-        default: "body.type",
-        description: 'Where the event type is read: "body.<path>", "header.<name>" or "source" (the source name). The source name is also the fallback when the field is absent. Default "body.type".',
+        default: DEFAULTS.eventType,
+        description: `Where the event type is read: "body.<path>", "header.<name>" or "source" (the source name). The source name is also the fallback when the field is absent. Default ${quoted(DEFAULTS.eventType)}.`,
       }),
     ),
     require_api_key: Type.Optional(
-      Type.Boolean({ default: false, description: "Also require an API key with webhook:write on this source's URL. Default false." }),
+      Type.Boolean({ default: DEFAULTS.requireApiKey, description: `Also require an API key with webhook:write on this source's URL. Default ${shown(DEFAULTS.requireApiKey)}.` }),
     ),
     verify: Type.Optional(Verify),
     variables: Type.Optional(
@@ -159,10 +166,10 @@ const Status = Type.Union([Type.Integer({ minimum: 100, maximum: 599 }), Type.St
 
 const Exponential = Type.Object(
   {
-    attempts: Type.Optional(Type.Integer({ minimum: 1, default: 8, description: "Attempts in all, the first one included. Default 8." })),
-    base: Type.Optional(duration("Cap of the first retry delay; doubles each retry. Duration or milliseconds. Default 5s.", "5s")),
-    max: Type.Optional(duration("Largest delay between attempts. Duration or milliseconds. Default 1h.", "1h")),
-    jitter: Type.Optional(Type.Boolean({ default: true, description: "Full jitter: each delay is random between 0 and its cap. Default true." })),
+    attempts: Type.Optional(Type.Integer({ minimum: 1, default: DEFAULTS.exponential.attempts, description: `Attempts in all, the first one included. Default ${shown(DEFAULTS.exponential.attempts)}.` })),
+    base: Type.Optional(duration(`Cap of the first retry delay; doubles each retry. Duration or milliseconds. Default ${shown(DEFAULTS.exponential.base)}.`, DEFAULTS.exponential.base)),
+    max: Type.Optional(duration(`Largest delay between attempts. Duration or milliseconds. Default ${shown(DEFAULTS.exponential.max)}.`, DEFAULTS.exponential.max)),
+    jitter: Type.Optional(Type.Boolean({ default: DEFAULTS.exponential.jitter, description: `Full jitter: each delay is random between 0 and its cap. Default ${shown(DEFAULTS.exponential.jitter)}.` })),
   },
   { additionalProperties: false },
 );
@@ -170,11 +177,11 @@ const Exponential = Type.Object(
 const Digest = Type.Object(
   {
     cron: Type.String({ description: 'When each window closes and its digest is sent, a cron expression (5 fields, or 6 with seconds), e.g. "0 6 * * *". Required.' }),
-    timezone: Type.Optional(Type.String({ default: "UTC", description: 'IANA time zone the cron expression is read in, e.g. "Europe/Berlin". Default "UTC".' })),
-    max_items: Type.Optional(Type.Integer({ minimum: 1, default: 1000, description: "Largest number of items in one digest delivery; a bigger window is split. Default 1000." })),
-    send_empty: Type.Optional(Type.Boolean({ default: false, description: "Send a digest for an empty window too. Default false." })),
+    timezone: Type.Optional(Type.String({ default: DEFAULTS.digest.timezone, description: `IANA time zone the cron expression is read in, e.g. "Europe/Berlin". Default ${quoted(DEFAULTS.digest.timezone)}.` })),
+    max_items: Type.Optional(Type.Integer({ minimum: 1, default: DEFAULTS.digest.maxItems, description: `Largest number of items in one digest delivery; a bigger window is split. Default ${shown(DEFAULTS.digest.maxItems)}.` })),
+    send_empty: Type.Optional(Type.Boolean({ default: DEFAULTS.digest.sendEmpty, description: `Send a digest for an empty window too. Default ${shown(DEFAULTS.digest.sendEmpty)}.` })),
     body: Type.Optional(
-      literals(["array", "envelope"], '"array": the body is the JSON list of items; "envelope": {"event", "timestamp", "data": [items]}. Default "array".', "array"),
+      literals(["array", "envelope"], `"array": the body is the JSON list of items; "envelope": {"event", "timestamp", "data": [items]}. Default ${quoted(DEFAULTS.digest.body)}.`, DEFAULTS.digest.body),
     ),
   },
   {
@@ -186,15 +193,15 @@ const Digest = Type.Object(
 const Circuit = Type.Object(
   {
     failures: Type.Optional(
-      Type.Integer({ minimum: 1, default: 5, description: "Failed attempts in a row that open the circuit; a 410 Gone opens it at once. Default 5." }),
+      Type.Integer({ minimum: 1, default: DEFAULTS.circuit.failures, description: `Failed attempts in a row that open the circuit; a 410 Gone opens it at once. Default ${shown(DEFAULTS.circuit.failures)}.` }),
     ),
-    probe: Type.Optional(duration("Wait before an open circuit sends one probe delivery; doubles after each failed probe. Duration or milliseconds. Default 30s.", "30s")),
-    max_probe: Type.Optional(duration("Longest wait between probes. Duration or milliseconds. Default 10m.", "10m")),
+    probe: Type.Optional(duration(`Wait before an open circuit sends one probe delivery; doubles after each failed probe. Duration or milliseconds. Default ${shown(DEFAULTS.circuit.probe)}.`, DEFAULTS.circuit.probe)),
+    max_probe: Type.Optional(duration(`Longest wait between probes. Duration or milliseconds. Default ${shown(DEFAULTS.circuit.maxProbe)}.`, DEFAULTS.circuit.maxProbe)),
   },
   {
     additionalProperties: false,
     description:
-      "Endpoint health: while open, this destination's deliveries wait (their attempts are not spent) until a probe succeeds. Default {failures: 5, probe: 30s, max_probe: 10m}.",
+      `Endpoint health: while open, this destination's deliveries wait (their attempts are not spent) until a probe succeeds. Default {failures: ${DEFAULTS.circuit.failures}, probe: ${DEFAULTS.circuit.probe}, max_probe: ${DEFAULTS.circuit.maxProbe}}.`,
   },
 );
 
@@ -207,14 +214,14 @@ const Destination = Type.Object(
         description: 'Extra static headers, e.g. Authorization: "Bearer ${CRM_TOKEN}". Default: none.',
       }),
     ),
-    timeout: Type.Optional(duration("Time allowed for one attempt, as a duration or milliseconds. Default 10s.", "10s")),
+    timeout: Type.Optional(duration(`Time allowed for one attempt, as a duration or milliseconds. Default ${shown(DEFAULTS.timeout)}.`, DEFAULTS.timeout)),
     concurrency: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: "Deliveries in flight at once to this destination, 1 to 1000. Default 10." }),
+      Type.Integer({ minimum: 1, maximum: 1000, default: DEFAULTS.concurrency, description: `Deliveries in flight at once to this destination, 1 to 1000. Default ${shown(DEFAULTS.concurrency)}.` }),
     ),
     retry: Type.Optional(
       Type.Union([Type.Array(duration("Delay before this retry."), { minItems: 1 }), Exponential], {
         description:
-          "A list of delays, one per retry (e.g. [1m, 3m]), or exponential backoff {attempts, base, max, jitter}. Retry-After on 429/503 is honoured. Default [5s, 1m, 5m, 30m, 2h, 6h, 12h].",
+          `A list of delays, one per retry (e.g. [1m, 3m]), or exponential backoff {attempts, base, max, jitter}. Retry-After on 429/503 is honoured. Default ${shown(DEFAULTS.retry)}.`,
       }),
     ),
     ack: Type.Optional(
@@ -222,8 +229,8 @@ const Destination = Type.Object(
         {
           status: Type.Optional(
             Type.Union([Status, Type.Array(Status, { minItems: 1 })], {
-              default: "2xx",
-              description: 'Statuses that count as success: a status (201), a class ("2xx") or a list of them. Default "2xx".',
+              default: DEFAULTS.ackStatus,
+              description: `Statuses that count as success: a status (201), a class ("2xx") or a list of them. Default ${quoted(DEFAULTS.ackStatus)}.`,
             }),
           ),
           body: Type.Optional(
@@ -270,9 +277,9 @@ const Transform = Type.Union(
     Type.Object({ jsonata: Type.String({ description: "A JSONata expression evaluated against the event." }) }, { additionalProperties: false }),
   ],
   {
-    default: "envelope",
+    default: DEFAULTS.transform,
     description:
-      '"envelope": {"event", "timestamp", "data"}; "passthrough": the body as received; {template: ...}: a new body built from placeholders; {jsonata: "..."}: a JSONata expression. Default "envelope".',
+      `"envelope": {"event", "timestamp", "data"}; "passthrough": the body as received; {template: ...}: a new body built from placeholders; {jsonata: "..."}: a JSONata expression. Default ${quoted(DEFAULTS.transform)}.`,
   },
 );
 
@@ -300,8 +307,8 @@ export const RelayYamlSchema = Type.Object(
     server: Type.Optional(
       Type.Object(
         {
-          host: Type.Optional(Type.String({ minLength: 1, default: "0.0.0.0", description: 'Address to listen on. Default "0.0.0.0".' })),
-          port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: 8080, description: "TCP port, 1 to 65535. Default 8080." })),
+          host: Type.Optional(Type.String({ minLength: 1, default: DEFAULTS.host, description: `Address to listen on. Default ${quoted(DEFAULTS.host)}.` })),
+          port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: DEFAULTS.port, description: `TCP port, 1 to 65535. Default ${shown(DEFAULTS.port)}.` })),
           admin_token: Type.Optional(
             Type.String({ description: 'Bootstrap admin token, usually "${RELAY_ADMIN_TOKEN}"; empty or absent: the admin API needs an admin-scoped API key. Default: none.' }),
           ),
@@ -316,9 +323,9 @@ export const RelayYamlSchema = Type.Object(
       Type.Object(
         {
           path: Type.Optional(
-            Type.String({ minLength: 1, default: "./data/relay.db", description: 'SQLite file; a relative path is read from the YAML file\'s folder. Default "./data/relay.db".' }),
+            Type.String({ minLength: 1, default: DEFAULTS.storagePath, description: `SQLite file; a relative path is read from the YAML file's folder. Default ${quoted(DEFAULTS.storagePath)}.` }),
           ),
-          retention: Type.Optional(duration("Delivered events older than this are purged, as a duration or milliseconds. Default 30d.", "30d")),
+          retention: Type.Optional(duration(`Delivered events older than this are purged, as a duration or milliseconds. Default ${shown(DEFAULTS.retention)}.`, DEFAULTS.retention)),
         },
         { additionalProperties: false, description: "Where events and deliveries are kept." },
       ),

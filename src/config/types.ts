@@ -133,7 +133,7 @@ export interface DestinationConfig {
   timestampHeader?: string; // e.g. X-VAI-Timestamp: <unix seconds>
   userAgent: string; // default "Relay/<version>"
   digest?: DigestConfig;
-  /** Endpoint health; the loader fills it when the YAML has `circuit:`, else DEFAULT_CIRCUIT (delivery/circuit.ts) applies. */
+  /** Endpoint health; the loader fills it when the YAML has `circuit:`, else DEFAULT_CIRCUIT (config/defaults.ts) applies. */
   circuit?: CircuitConfig;
 }
 

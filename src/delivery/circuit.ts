@@ -1,3 +1,4 @@
+import { DEFAULT_CIRCUIT } from "../config/defaults.ts";
 import type { CircuitConfig, DestinationConfig } from "../config/types.ts";
 
 // Pure decisions about a destination's health: when to stop sending, when to probe, when to resume.
@@ -5,8 +6,6 @@ import type { CircuitConfig, DestinationConfig } from "../config/types.ts";
 //                               ▲                   │ probe failed (delay doubles)
 //                               └───────────────────┘
 // A manual pause overrides all of it until a resume, which also closes the circuit.
-
-export const DEFAULT_CIRCUIT: CircuitConfig = { failures: 5, probeMs: 30_000, maxProbeMs: 600_000 };
 
 export type CircuitState = "closed" | "open" | "half_open" | "paused";
 

@@ -2,11 +2,6 @@ import type { AckContract, RetryPolicy } from "../config/types.ts";
 
 // Pure decisions about a delivery: was it acknowledged, and when (if ever) is the next attempt.
 
-export const DEFAULT_RETRY: RetryPolicy = {
-  kind: "schedule",
-  delaysMs: [5_000, 60_000, 300_000, 1_800_000, 7_200_000, 21_600_000, 43_200_000],
-};
-
 /** Longest Retry-After we obey; a receiver asking for more is retried after a day. */
 export const MAX_RETRY_AFTER_MS = 24 * 60 * 60 * 1000;
 

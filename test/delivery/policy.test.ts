@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { AckContract, RetryPolicy } from "../../src/config/types.ts";
-import { DEFAULT_RETRY, isAcknowledged, maxAttempts, nextAttemptAt, parseRetryAfter } from "../../src/delivery/policy.ts";
+import { DEFAULT_RETRY } from "../../src/config/defaults.ts";
+import { isAcknowledged, maxAttempts, nextAttemptAt, parseRetryAfter } from "../../src/delivery/policy.ts";
 
 const any2xx: AckContract = { statuses: [[200, 299]] };
 const exact: AckContract = { statuses: [[200, 299]], bodies: ['{"status":"success"}', '{"status":"Success: test request received"}'] };

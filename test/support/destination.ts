@@ -1,5 +1,5 @@
 import type { Config, DestinationConfig } from "../../src/config/types.ts";
-import { DEFAULT_RETRY } from "../../src/delivery/policy.ts";
+import { DEFAULT_RETRY } from "../../src/config/defaults.ts";
 
 /** A normalised destination as the loader would produce it, for tests below the config layer. */
 export function destination(name: string, url: string, overrides: Partial<DestinationConfig> = {}): DestinationConfig {
