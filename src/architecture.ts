@@ -20,7 +20,7 @@ export const MODULES: Record<string, ModuleRule> = {
   "server.ts": { mayImport: "anything", importedBy: ["main.ts"] },
   "app.ts": { mayImport: ["ingest", "admin", "ui", "ops"], importedBy: ["server.ts"] },
   // Parsers only, so that `relay check` rejects what would fail at run time.
-  config: { mayImport: ["signing/presets.ts", "signing/hmac.ts", "routing/render.ts"] },
+  config: { mayImport: ["signing/presets.ts", "signing/hmac.ts", "routing/template.ts", "routing/jsonata.ts"] },
   signing: { mayImport: [] },
   routing: { mayImport: [] },
   store: { mayImport: [] },

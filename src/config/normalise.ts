@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { Cron } from "croner";
-import { checkJsonata, checkTemplate } from "../routing/render.ts";
+import { checkJsonata } from "../routing/jsonata.ts";
+import { checkTemplate } from "../routing/template.ts";
 import { decodeSecret, schemeProblem } from "../signing/hmac.ts";
 import { schemeFromPreset } from "../signing/presets.ts";
 import { DEFAULT_RETRY, DEFAULTS } from "./defaults.ts";

@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import type { VariableConfig } from "../../src/config/types.ts";
-import { checkJsonata, checkTemplate, render } from "../../src/routing/render.ts";
+import { checkJsonata } from "../../src/routing/jsonata.ts";
+import { render } from "../../src/routing/render.ts";
+import { checkTemplate } from "../../src/routing/template.ts";
 import { readVariables } from "../../src/routing/variables.ts";
 import { inbound } from "./fixtures.ts";
 

@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import type { TransformConfig } from "../../src/config/types.ts";
-import { checkJsonata, checkTemplate, render, type Rendered } from "../../src/routing/render.ts";
+import { checkJsonata } from "../../src/routing/jsonata.ts";
+import { render, type Rendered } from "../../src/routing/render.ts";
+import { checkTemplate } from "../../src/routing/template.ts";
 import { inbound } from "./fixtures.ts";
 
 const event = inbound({
