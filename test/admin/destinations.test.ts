@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import { maskUrlsIn } from "../../src/admin/deliveries.ts";
-import { T0 } from "../auth/harness.ts";
+import { T0 } from "../support/harness.ts";
 import { ADMIN_YAML, admin, get, ingest, startRig, type AdminRig } from "./support.ts";
 
 let rig: AdminRig;

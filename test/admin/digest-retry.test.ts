@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { admin, startHarness, type Harness } from "../auth/harness.ts";
+import { admin, startHarness, type Harness } from "../support/harness.ts";
 import { startReceiver, type Receiver } from "../support/receiver.ts";
 
 let h: Harness;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { T0 } from "../auth/harness.ts";
+import { T0 } from "../support/harness.ts";
 import { ADMIN_YAML, admin, get, ingest, startRig, type AdminRig } from "./support.ts";
 
 let rig: AdminRig;

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { ADMIN_TOKEN, admin, createKeyViaApi, startHarness, type Harness } from "../auth/harness.ts";
+import { ADMIN_TOKEN, admin, createKeyViaApi, startHarness, type Harness } from "../support/harness.ts";
 
 let h: Harness;
 beforeEach(async () => {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { createKeyViaApi } from "../auth/harness.ts";
+import { createKeyViaApi } from "../support/harness.ts";
 import { admin, ingest, startRig, type AdminRig } from "./support.ts";
 
 let rig: AdminRig;

@@ -1,7 +1,7 @@
 import { expect } from "bun:test";
 import { join } from "node:path";
 import { parseConfig } from "../../src/config/load.ts";
-import { ADMIN_TOKEN, admin, startHarness, type Harness } from "../auth/harness.ts";
+import { ADMIN_TOKEN, admin, startHarness, type Harness } from "../support/harness.ts";
 import { startReceiver, type Receiver, type Responder } from "../support/receiver.ts";
 
 export { admin, ADMIN_TOKEN };

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { admin, createKeyViaApi, startHarness, type Harness } from "./harness.ts";
+import { admin, createKeyViaApi, startHarness, type Harness } from "../support/harness.ts";
 
 let h: Harness;
 beforeEach(async () => {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { createApiKeys } from "../../src/auth/keys.ts";
 import { openStore } from "../../src/store/store.ts";
 import { tempDir } from "../support/tmp.ts";
-import { TEST_YAML } from "../auth/harness.ts";
+import { TEST_YAML } from "../support/harness.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 let tmp: ReturnType<typeof tempDir>;

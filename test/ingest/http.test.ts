@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sign as octokitSign } from "@octokit/webhooks-methods";
-import { startHarness, type Harness } from "../auth/harness.ts";
+import { startHarness, type Harness } from "../support/harness.ts";
 
 const YAML = `
 storage:

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { parseConfig } from "../../src/config/load.ts";
 import { ingestRequestSchema, sourceRequestSchema } from "../../src/ingest/request-schema.ts";
-import { startHarness } from "../auth/harness.ts";
+import { startHarness } from "../support/harness.ts";
 
 const YAML = `
 sources:

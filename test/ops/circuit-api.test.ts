@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { admin, ADMIN_TOKEN, createKeyViaApi, startHarness, type Harness } from "../auth/harness.ts";
+import { admin, ADMIN_TOKEN, createKeyViaApi, startHarness, type Harness } from "../support/harness.ts";
 
 let h: Harness;
 beforeEach(async () => {

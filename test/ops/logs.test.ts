@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createHmac, randomBytes } from "node:crypto";
-import { ADMIN_TOKEN, admin, startHarness, type Harness } from "../auth/harness.ts";
+import { ADMIN_TOKEN, admin, startHarness, type Harness } from "../support/harness.ts";
 import { startReceiver, type Receiver } from "../support/receiver.ts";
 
 // One full flow with every kind of secret in play; the log must tell the story without any of them.

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { startHarness, type Harness } from "../auth/harness.ts";
+import { startHarness, type Harness } from "../support/harness.ts";
 import { startReceiver, type Receiver } from "../support/receiver.ts";
 import { parsePrometheusText, valueOf, type Family } from "./prom-text.ts";
 

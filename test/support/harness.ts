@@ -3,7 +3,7 @@ import { ManualClock } from "../../src/clock.ts";
 import { parseConfig } from "../../src/config/load.ts";
 import { createLogger } from "../../src/log.ts";
 import { startRelay, type Relay } from "../../src/server.ts";
-import { tempDir } from "../support/tmp.ts";
+import { tempDir } from "./tmp.ts";
 
 export const ADMIN_TOKEN = "adm-token-7c1f0e9b4d2a8e6f5a3b";
 export const T0 = Date.UTC(2026, 2, 2, 9, 0, 0);
