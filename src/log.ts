@@ -65,8 +65,6 @@ export function createLogger(
   };
 }
 
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
 const SECRET_KEY = /secret|token|password|authorization|api[-_]?key|signature/i;
 
 /** Masks values under secret-looking keys, credentials in URLs and Relay API keys anywhere in strings. */

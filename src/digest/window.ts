@@ -1,16 +1,9 @@
 import { Cron } from "croner";
-import { errorMessage } from "../errors.ts";
 
 // Pure schedule arithmetic for digests. A tick is an instant the cron expression fires in its
 // timezone; a window is the half-open interval (previous tick, tick]. DST is croner's: a fixed
 // time that does not exist (02:30 on spring-forward day) fires once at the first valid instant
 // after the gap, and a fixed time that occurs twice (fall-back day) fires once, at the first.
-
-/** Items created in (start, end] belong to this window; both are epoch milliseconds. */
-export interface DigestWindow {
-  start: number;
-  end: number;
-}
 
 /** Beyond this many missed windows, the oldest are merged into the first one kept (nothing is lost). */
 export const MAX_MISSED_WINDOWS = 100;
@@ -42,15 +35,6 @@ export function previousTick(cron: string, timezone: string, at: number): number
   return tick ? tick.getTime() : null;
 }
 
-/** The window `at` falls in: the first tick at or after `at` ends it, the tick before starts it. */
-export function windowFor(cron: string, timezone: string, at: number): DigestWindow | null {
-  const end = nextTick(cron, timezone, at - 1);
-  if (end === null) return null;
-  const start = previousTick(cron, timezone, end - 1);
-  if (start === null) return null;
-  return { start, end };
-}
-
 /**
  * Ticks in (lastClosed, now], oldest first, that still need their window closed.
  * `lastClosed` null (nothing ever closed): only the latest tick at or before `now`.
@@ -69,14 +53,4 @@ export function missedTicks(
     .previousRuns(count, new Date(now + 1))
     .map((d) => d.getTime());
   return recent.filter((t) => lastClosed === null || t > lastClosed).reverse();
-}
-
-/** Why a cron expression or timezone cannot be scheduled, or null when it can. */
-export function scheduleProblem(cron: string, timezone: string): string | null {
-  try {
-    schedule(cron, timezone);
-    return null;
-  } catch (error) {
-    return errorMessage(error);
-  }
 }

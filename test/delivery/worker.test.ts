@@ -5,7 +5,7 @@ import { ManualClock } from "../../src/clock.ts";
 import type { DestinationConfig } from "../../src/config/types.ts";
 import { createWorker, type Worker } from "../../src/delivery/worker.ts";
 import { newId } from "../../src/ids.ts";
-import { silentLogger } from "../../src/log.ts";
+import { silentLogger } from "../support/log.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
 import { configWith, destination } from "../support/destination.ts";
 import { startReceiver, type Receiver } from "../support/receiver.ts";

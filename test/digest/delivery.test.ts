@@ -9,7 +9,7 @@ import { createDigestScheduler, type DigestScheduler } from "../../src/digest/sc
 import { previousTick } from "../../src/digest/window.ts";
 import { createWorker, type Worker } from "../../src/delivery/worker.ts";
 import { createReceiver } from "../../src/ingest/receive.ts";
-import { silentLogger } from "../../src/log.ts";
+import { silentLogger } from "../support/log.ts";
 import { schemeFromPreset } from "../../src/signing/index.ts";
 import { digestTable } from "../../src/store/digests.ts";
 import { openStore, type Store } from "../../src/store/store.ts";

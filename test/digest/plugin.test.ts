@@ -6,7 +6,7 @@ import type { Config } from "../../src/config/types.ts";
 import { digestPlugin, type AuthorizeAdmin } from "../../src/digest/plugin.ts";
 import { createDigestScheduler, type DigestScheduler } from "../../src/digest/scheduler.ts";
 import { Unauthorized } from "../../src/errors.ts";
-import { silentLogger } from "../../src/log.ts";
+import { silentLogger } from "../support/log.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
 import { configWith, destination } from "../support/destination.ts";
 import { tempDir } from "../support/tmp.ts";

@@ -5,7 +5,7 @@ import type { Config, DestinationConfig } from "../../src/config/types.ts";
 import { createDigestScheduler, type ClosedWindow, type DigestScheduler } from "../../src/digest/scheduler.ts";
 import { nextTick } from "../../src/digest/window.ts";
 import { NotFound } from "../../src/errors.ts";
-import { silentLogger } from "../../src/log.ts";
+import { silentLogger } from "../support/log.ts";
 import { digestTable } from "../../src/store/digests.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
 import { configWith, destination } from "../support/destination.ts";
