@@ -4,7 +4,7 @@ export interface InboundEvent {
   source: string; // source name
   type: string;
   receivedAt: number; // epoch ms
-  /** Lower-case header names; only the allow-listed ones are stored. */
+  /** Lower-case header names; every header but credentials and the verified signature (a deny-list) is stored. */
   headers: Record<string, string>;
   /** Parsed JSON body. */
   body: unknown;
