@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import type { FieldCondition, RouteConfig } from "../config/types.ts";
 import type { InboundEvent } from "./event.ts";
 import { getPath } from "./path.ts";
@@ -35,19 +36,9 @@ export function asNumber(value: unknown): number | null {
   return null;
 }
 
-/** Structural equality of JSON values (object key order does not matter). */
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a) && Array.isArray(b)) {
-    return a.length === b.length && a.every((item, i) => deepEqual(item, b[i]));
-  }
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  const rb = b as Record<string, unknown>;
-  return ka.every((k) => Object.hasOwn(rb, k) && deepEqual((a as Record<string, unknown>)[k], rb[k]));
+/** Structural equality of JSON values (object key order does not matter); primitives never reach the deep compare. */
+function jsonEqual(a: unknown, b: unknown): boolean {
+  return a === b || (typeof a === "object" && typeof b === "object" && a !== null && b !== null && isDeepStrictEqual(a, b));
 }
 
 /** The value a condition path points at: `body.<path>` into the parsed body, `headers.<name>` (case-insensitive). */
@@ -64,11 +55,11 @@ export function conditionValue(path: string, event: InboundEvent): unknown {
 function holds(condition: FieldCondition, actual: unknown): boolean {
   switch (condition.op) {
     case "equals":
-      return deepEqual(actual, condition.value);
+      return jsonEqual(actual, condition.value);
     case "not_equals":
-      return !deepEqual(actual, condition.value);
+      return !jsonEqual(actual, condition.value);
     case "in":
-      return Array.isArray(condition.value) && condition.value.some((v) => deepEqual(actual, v));
+      return Array.isArray(condition.value) && condition.value.some((v) => jsonEqual(actual, v));
     case "exists":
       // null counts as absent, as it does for declared variables.
       return (actual !== undefined && actual !== null) === condition.value;
