@@ -4,6 +4,7 @@ import type { DestinationConfig } from "../config/types.ts";
 import { Unauthorized } from "../errors.ts";
 import type { Settlement } from "../store/store.ts";
 import { EXPOSITION_CONTENT_TYPE, labelledCounter, labelledHistogram, renderExposition, type Family } from "./exposition.ts";
+import { eventLoopLag, processFamilies } from "./process-metrics.ts";
 
 export type ReceivedOutcome = "accepted" | "duplicate" | "rejected";
 
@@ -93,9 +94,10 @@ export function createMetrics(deps: MetricsDeps) {
       digestWindows.inc([destination]);
     },
 
-    /** The Prometheus text exposition. */
-    render(): string {
-      return renderExposition(families());
+    /** The Prometheus text exposition, the process's own figures last (the loop's lag is measured now). */
+    async render(): Promise<string> {
+      const lag = await eventLoopLag();
+      return renderExposition([...families(), ...processFamilies(lag)]);
     },
 
     contentType: EXPOSITION_CONTENT_TYPE,
@@ -119,7 +121,7 @@ export function metricsPlugin({ metrics, token }: MetricsRouteDeps) {
         const presented = header.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : "";
         if (!presented || !sameSecret(presented, expected)) throw new Unauthorized("metrics token required");
       }
-      return new Response(metrics.render(), { headers: { "content-type": metrics.contentType } });
+      return new Response(await metrics.render(), { headers: { "content-type": metrics.contentType } });
     },
     {
       detail: {

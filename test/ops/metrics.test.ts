@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { closeSync, openSync } from "node:fs";
 import { startHarness, type Harness } from "../support/harness.ts";
 import { startReceiver, type Receiver } from "../support/receiver.ts";
 import { parsePrometheusText, valueOf, type Family } from "./prom-text.ts";
@@ -134,6 +135,39 @@ describe("GET /metrics", () => {
     }
     const families = await scrape(h, { authorization: `Bearer ${METRICS_TOKEN}` });
     expect(families.has("relay_outbox_depth")).toBe(true);
+  });
+
+  test("the process's own figures: resident memory, CPU time, open descriptors, event-loop lag", async () => {
+    h = await startHarness(yaml(receiver.url));
+    const one = (families: Map<string, Family>, name: string) => valueOf(families, name, name, {}) ?? Number.NaN;
+    const first = await scrape(h);
+    expect(first.get("process_resident_memory_bytes")?.type).toBe("gauge");
+    expect(one(first, "process_resident_memory_bytes")).toBeGreaterThan(10 * 1024 * 1024);
+    expect(first.get("process_cpu_seconds_total")?.type).toBe("counter");
+    expect(one(first, "process_open_fds")).toBeGreaterThan(3);
+
+    // Burn CPU, open files, and hold the loop while a scrape waits: each figure moves.
+    const spin = (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+    };
+    spin(150);
+    const files = Array.from({ length: 20 }, () => openSync(h!.dbPath, "r"));
+    try {
+      const pending = scrape(h);
+      setTimeout(() => spin(120), 0);
+      const second = await pending;
+      expect(one(second, "process_cpu_seconds_total")).toBeGreaterThanOrEqual(one(first, "process_cpu_seconds_total") + 0.1);
+      expect(one(second, "process_open_fds")).toBeGreaterThanOrEqual(one(first, "process_open_fds") + 20);
+      expect(one(second, "relay_event_loop_lag_seconds")).toBeGreaterThanOrEqual(0);
+    } finally {
+      for (const fd of files) closeSync(fd);
+    }
+    // A loop held by synchronous work at scrape time shows as lag.
+    const held = h.relay.app.handle(new Request("http://localhost/metrics"));
+    spin(100);
+    const lagged = parsePrometheusText(await (await held).text());
+    expect(one(lagged, "relay_event_loop_lag_seconds")).toBeGreaterThanOrEqual(0.09);
   });
 
   test("documented in OpenAPI under operations", async () => {
