@@ -41,21 +41,3 @@ export function parseSize(input: string | number): number | string {
   if (!m) return `invalid size "${input}": use a number and a unit (b, kb, mb, gb), e.g. "100kb"`;
   return Math.round(Number(m[1]) * SIZE_UNITS[m[2].toLowerCase() as keyof typeof SIZE_UNITS]);
 }
-
-/** Compact display form: 90_000 → "1m30s", 250 → "250ms", 0 → "0ms". */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms)) return String(ms);
-  if (ms < 0) return `-${formatDuration(-ms)}`;
-  let rest = Math.round(ms);
-  if (rest === 0) return "0ms";
-  let out = "";
-  for (const unit of ["d", "h", "m", "s", "ms"] as const) {
-    const size = DURATION_UNITS[unit];
-    const n = Math.floor(rest / size);
-    if (n > 0) {
-      out += `${n}${unit}`;
-      rest -= n * size;
-    }
-  }
-  return out;
-}

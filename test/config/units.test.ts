@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { formatDuration, parseDuration, parseSize } from "../../src/config/units.ts";
+import { parseDuration, parseSize } from "../../src/config/units.ts";
 
 describe("parseDuration", () => {
   test.each([
@@ -58,25 +58,5 @@ describe("parseSize", () => {
     [1.5, "invalid size 1.5: must be a whole, non-negative number of bytes"],
   ] as const)("%p is refused", (input, message) => {
     expect(parseSize(input)).toBe(message);
-  });
-});
-
-describe("formatDuration", () => {
-  test.each([
-    [0, "0ms"],
-    [250, "250ms"],
-    [1000, "1s"],
-    [1500, "1s500ms"],
-    [90_000, "1m30s"],
-    [5_400_000, "1h30m"],
-    [86_400_000, "1d"],
-    [2_592_000_000, "30d"],
-    [-60_000, "-1m"],
-  ] as const)("%p → %p", (ms, text) => {
-    expect(formatDuration(ms)).toBe(text);
-  });
-
-  test("round-trips through parseDuration", () => {
-    for (const ms of [1, 999, 61_001, 3_723_004, 90_061_001]) expect(parseDuration(formatDuration(ms))).toBe(ms);
   });
 });
