@@ -3,14 +3,14 @@ import { deliveriesAdminPlugin } from "./admin/deliveries.ts";
 import { destinationsAdminPlugin } from "./admin/destinations.ts";
 import { eventsAdminPlugin } from "./admin/events.ts";
 import { apiKeysAdminPlugin } from "./admin/keys.ts";
-import { createApp } from "./app.ts";
+import { createApp, edgeHandler, lastResort } from "./app.ts";
 import { digestPlugin } from "./digest/plugin.ts";
 import { createDigestScheduler } from "./digest/scheduler.ts";
 import { createGuard } from "./auth/guard.ts";
 import { createApiKeys } from "./auth/keys.ts";
 import { createRateLimiter } from "./auth/rate-limit.ts";
 import { systemClock, type Clock } from "./clock.ts";
-import type { Config } from "./config/types.ts";
+import { MAX_REQUEST_BYTES, type Config } from "./config/types.ts";
 import { attemptDelivery } from "./delivery/attempt.ts";
 import { createWorker } from "./delivery/worker.ts";
 import { createReceiver } from "./ingest/receive.ts";
@@ -32,7 +32,6 @@ export interface RelayOptions {
   deliver?: boolean;
 }
 
-const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
 export type Relay = Awaited<ReturnType<typeof startRelay>>;
 
@@ -75,7 +74,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       digestPlugin(digests, guard.requireAdmin),
       eventsAdminPlugin(adminDeps),
       deliveriesAdminPlugin(adminDeps),
-      destinationsAdminPlugin({ ...adminDeps, attempt: (dest, d) => attemptDelivery(dest, d, clock), destinationState: (name) => worker.destinationState(name) }),
+      destinationsAdminPlugin({ ...adminDeps, attempt: (dest, d) => attemptDelivery(dest, d, clock, Math.random, config.egress), destinationState: (name) => worker.destinationState(name) }),
       circuitAdminPlugin({ guard, config: () => config, pause: (name) => worker.pause(name), resume: (name) => worker.resume(name) }),
       metricsPlugin({ metrics, token: () => config.server.metricsToken })],
   });
@@ -83,9 +82,13 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
   const server = Bun.serve({
     hostname: opts.hostname ?? config.server.host,
     port: opts.port ?? config.server.port,
-    // Per-source limits (max_body) are checked in ingest and survive a reload; this only stops absurd uploads.
-    maxRequestBodySize: MAX_REQUEST_BYTES,
-    fetch: (request) => app.handle(request),
+    // Per-source limits (max_body) are checked in ingest and survive a reload; the edge answers a declared size
+    // above MAX_REQUEST_BYTES with JSON 413, and this backstop only stops absurd chunked uploads.
+    maxRequestBodySize: 4 * MAX_REQUEST_BYTES,
+    // Production: Bun's development error page shows source lines and host paths.
+    development: false,
+    fetch: edgeHandler(app, MAX_REQUEST_BYTES),
+    error: lastResort,
   });
   digests.catchUp();
   digests.start();

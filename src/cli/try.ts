@@ -4,7 +4,7 @@ import { maskUrl } from "../config/describe.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/types.ts";
 import { buildRequest, type OutboundRequest } from "../delivery/request.ts";
-import { RelayError } from "../errors.ts";
+import { NotFound, RelayError } from "../errors.ts";
 import { plan, readEvent } from "../ingest/receive.ts";
 
 export interface DryRunDelivery {
@@ -31,7 +31,7 @@ export async function dryRun(
   now: number,
 ): Promise<DryRun> {
   const source = config.sources[sourceName];
-  if (!source) throw new RelayError("unknown_source", 404, `unknown source "${sourceName}" (known: ${Object.keys(config.sources).join(", ")})`);
+  if (!source) throw new NotFound(`unknown source "${sourceName}" (known: ${Object.keys(config.sources).join(", ")})`);
   const lowered = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
   const { event, message } = readEvent(source, rawBody, lowered, now);
   const rows = await plan(event, config);

@@ -3,6 +3,7 @@ import { Cron } from "croner";
 import { checkJsonata, checkTemplate } from "../routing/render.ts";
 import { decodeSecret, schemeProblem } from "../signing/hmac.ts";
 import { schemeFromPreset } from "../signing/presets.ts";
+import { cidrProblem, DEFAULT_EGRESS, type EgressPolicy } from "../egress.ts";
 import { VERSION } from "../version.ts";
 import { didYouMean, type Issues, type Path } from "./issues.ts";
 import {
@@ -18,20 +19,21 @@ import {
   type RawSource,
   type RawVerify,
 } from "./schema.ts";
-import type {
-  AckContract,
-  CircuitConfig,
-  Config,
-  DestinationConfig,
-  DigestConfig,
-  EventTypeFrom,
-  FieldCondition,
-  RetryPolicy,
-  RouteConfig,
-  SignatureScheme,
-  SourceConfig,
-  TransformConfig,
-  VariableConfig,
+import {
+  MAX_REQUEST_BYTES,
+  type AckContract,
+  type CircuitConfig,
+  type Config,
+  type DestinationConfig,
+  type DigestConfig,
+  type EventTypeFrom,
+  type FieldCondition,
+  type RetryPolicy,
+  type RouteConfig,
+  type SignatureScheme,
+  type SourceConfig,
+  type TransformConfig,
+  type VariableConfig,
 } from "./types.ts";
 import { parseDuration, parseSize } from "./units.ts";
 
@@ -43,6 +45,10 @@ export const DEFAULTS = {
   storagePath: "./data/relay.db",
   retention: "30d",
   maxBody: "100kb",
+  maxDepth: 64,
+  commitTimeout: "5s",
+  minFree: "64mb",
+  disableAfter: "5d",
   eventType: "body.type",
   tolerance: "5m",
   timeout: "10s",
@@ -94,16 +100,21 @@ export function normalise(raw: RawConfig, file: string, issues: Issues): Config 
       // `admin_token: "${RELAY_ADMIN_TOKEN:-}"` leaves the token out when the variable is unset.
       ...(server.admin_token ? { adminToken: server.admin_token } : {}),
       ...(server.metrics_token ? { metricsToken: server.metrics_token } : {}),
+      commitTimeoutMs: c.ok(["server", "commit_timeout"])
+        ? duration(server.commit_timeout ?? DEFAULTS.commitTimeout, ["server", "commit_timeout"], issues, { positive: true })
+        : 0,
     },
     storage: {
       path: storagePath(storage.path ?? DEFAULTS.storagePath, folder),
       retentionMs: c.ok(["storage", "retention"])
         ? duration(storage.retention ?? DEFAULTS.retention, ["storage", "retention"], issues, { positive: true })
         : 0,
+      minFreeBytes: c.ok(["storage", "min_free"]) ? size(storage.min_free ?? DEFAULTS.minFree, ["storage", "min_free"], issues, { zero: true }) : 0,
     },
     sources: {},
     destinations: {},
     routes: [],
+    egress: c.ok(["egress"]) ? egress(raw.egress, c.issues) : DEFAULT_EGRESS,
   };
 
   const ids = new Map<string, string>();
@@ -160,14 +171,25 @@ function duration(value: string | number, path: Path, issues: Issues, opts: { po
   return ms;
 }
 
-function size(value: string | number, path: Path, issues: Issues): number {
+function size(value: string | number, path: Path, issues: Issues, opts: { zero?: boolean; max?: number } = {}): number {
   const bytes = parseSize(value);
   if (typeof bytes === "string") {
     issues.add(path, bytes);
     return 0;
   }
-  if (bytes <= 0) issues.add(path, "must be larger than 0");
+  if (bytes <= 0 && !(opts.zero && bytes === 0)) issues.add(path, "must be larger than 0");
+  if (opts.max !== undefined && bytes > opts.max) issues.add(path, `must be at most ${opts.max} bytes (16mb), the largest request the server accepts`);
   return bytes;
+}
+
+function egress(raw: RawConfig["egress"], issues: Issues): EgressPolicy {
+  const ranges = (key: "allow" | "deny") =>
+    (raw?.[key] ?? []).filter((text, i) => {
+      const problem = cidrProblem(text);
+      if (problem) issues.add(["egress", key, i], problem);
+      return !problem;
+    });
+  return { mode: raw?.mode ?? "default", allow: ranges("allow"), deny: ranges("deny") };
 }
 
 
@@ -177,7 +199,9 @@ function buildSource(name: string, raw: RawSource, path: Path, c: Ctx): SourceCo
     name,
     ...(raw.id !== undefined ? { id: raw.id } : {}),
     kind: raw.kind ?? "generic",
-    maxBodyBytes: c.ok(at("max_body")) ? size(raw.max_body ?? DEFAULTS.maxBody, at("max_body"), c.issues) : 0,
+    maxBodyBytes: c.ok(at("max_body")) ? size(raw.max_body ?? DEFAULTS.maxBody, at("max_body"), c.issues, { max: MAX_REQUEST_BYTES }) : 0,
+    maxDepth: raw.max_depth ?? DEFAULTS.maxDepth,
+    redactHeaders: (raw.redact_headers ?? []).map((h) => h.toLowerCase()),
     eventType: c.ok(at("event_type")) ? eventType(raw.event_type ?? DEFAULTS.eventType, at("event_type"), c.issues) : { from: "source" },
     requireApiKey: raw.require_api_key ?? false,
     variables: c.open(at("variables")) ? variables(raw.variables ?? [], at("variables"), c) : [],
@@ -326,6 +350,7 @@ function buildDestination(name: string, raw: RawDestination, path: Path, c: Ctx)
     ...(raw.id_header !== undefined ? { idHeader: raw.id_header } : {}),
     ...(raw.timestamp_header !== undefined ? { timestampHeader: raw.timestamp_header } : {}),
     userAgent: raw.user_agent ?? DEFAULTS.userAgent,
+    disableAfterMs: c.ok(at("disable_after")) ? duration(raw.disable_after ?? DEFAULTS.disableAfter, at("disable_after"), c.issues) : 0,
   };
   if (raw.digest && c.open(at("digest"))) {
     const digest = buildDigest(raw.digest, at("digest"), c);

@@ -94,7 +94,7 @@ export function createWorker(opts: WorkerOptions) {
   };
 
   const deliver = async (dest: DestinationConfig, d: ClaimedDelivery): Promise<void> => {
-    const s = await attemptDelivery(dest, d, clock, random);
+    const s = await attemptDelivery(dest, d, clock, random, opts.config().egress);
     // The circuit learns now, not at the deferred settle: the slot this attempt frees is reused before that.
     const verdict = circuit.verdictOf(s.outcome, s.attempt.statusCode);
     setCircuit(dest.name, circuit.afterAttempt(circuitOf(dest.name), d.id, verdict, clock.now(), circuit.circuitSettings(dest)), {

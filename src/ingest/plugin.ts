@@ -22,7 +22,7 @@ const AcceptedSchema = t.Object({
   id: t.String({ description: "event id (evt_…); a repeated idempotency key returns the first event's id" }),
   duplicate: t.Optional(t.Literal(true)),
 });
-const ErrorSchema = t.Object({ error: t.String() });
+const ErrorSchema = t.Object({ error: t.String(), code: t.String() });
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema, 429: ErrorSchema };
 
 export function ingestPlugin(deps: IngestDeps) {

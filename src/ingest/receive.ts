@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.ts";
 import type { Config, SourceConfig } from "../config/types.ts";
-import { BadRequest, RelayError, Unauthorized } from "../errors.ts";
+import { BadRequest, PayloadTooLarge, Unauthorized, UnsupportedMediaType } from "../errors.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../log.ts";
 import type { InboundEvent } from "../routing/event.ts";
@@ -9,6 +9,7 @@ import { render } from "../routing/render.ts";
 import { readVariables } from "../routing/variables.ts";
 import { verifySignature } from "../signing/index.ts";
 import type { NewDelivery, Store } from "../store/store.ts";
+import { nestsDeeperThan } from "../routing/depth.ts";
 import { eventTypeOf, idempotencyKeyOf, isJsonContentType, storedHeaders } from "./inbound.ts";
 import { readTypedEnvelope } from "./typed.ts";
 
@@ -32,12 +33,12 @@ export interface ReceiverDeps {
 export function createReceiver({ store, config, clock, log }: ReceiverDeps) {
   return async function receive(request: Request, source: SourceConfig): Promise<Accepted> {
     if (!isJsonContentType(request.headers.get("content-type"))) {
-      throw new RelayError("unsupported_media_type", 415, "Content-Type must be application/json");
+      throw new UnsupportedMediaType("Content-Type must be application/json");
     }
     const declared = Number(request.headers.get("content-length") ?? "0");
     if (declared > source.maxBodyBytes) throw tooLarge(source);
-    const bytes = new Uint8Array(await request.arrayBuffer());
-    if (bytes.byteLength > source.maxBodyBytes) throw tooLarge(source);
+    const bytes = await readBounded(request, source.maxBodyBytes);
+    if (bytes === null) throw tooLarge(source);
     let rawBody: string;
     try {
       rawBody = UTF8.decode(bytes);
@@ -78,6 +79,8 @@ export function createReceiver({ store, config, clock, log }: ReceiverDeps) {
   };
 }
 
+const DEFAULT_MAX_DEPTH = 64;
+
 /** Pure: parses and validates a body into the event routes see; throws BadRequest listing every problem. */
 export function readEvent(
   source: SourceConfig,
@@ -85,6 +88,11 @@ export function readEvent(
   headers: Record<string, string>,
   receivedAt: number,
 ): { event: InboundEvent; message: string } {
+  // Deeper bodies would pass JSON.parse but overflow the stack of every later reader (routing, transforms, views).
+  const maxDepth = source.maxDepth ?? DEFAULT_MAX_DEPTH;
+  if (nestsDeeperThan(rawBody, maxDepth)) {
+    throw new BadRequest(`JSON nests deeper than the ${maxDepth}-level limit of source "${source.name}"`, "too_deep");
+  }
   let body: unknown;
   try {
     body = JSON.parse(rawBody);
@@ -142,6 +150,23 @@ export async function plan(event: InboundEvent, config: Config): Promise<NewDeli
   return rows;
 }
 
-function tooLarge(source: SourceConfig): RelayError {
-  return new RelayError("payload_too_large", 413, `body exceeds the ${source.maxBodyBytes}-byte limit of source "${source.name}"`);
+function tooLarge(source: SourceConfig): PayloadTooLarge {
+  return new PayloadTooLarge(`body exceeds the ${source.maxBodyBytes}-byte limit of source "${source.name}"`);
+}
+
+/** The body, or null as soon as it passes `limit` bytes (a chunked upload declares no length). */
+async function readBounded(request: Request, limit: number): Promise<Uint8Array | null> {
+  if (request.headers.has("content-length")) {
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    return bytes.byteLength > limit ? null : bytes;
+  }
+  if (!request.body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > limit) return null;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }

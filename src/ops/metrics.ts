@@ -129,7 +129,7 @@ export function metricsPlugin({ metrics, token }: MetricsRouteDeps) {
           "Text exposition format 0.0.4. Open unless server.metrics_token is set; then send `Authorization: Bearer <metrics_token>` (401 otherwise).",
         responses: {
           200: { description: "metrics", content: { "text/plain": { schema: { type: "string" } } } },
-          401: { description: "missing or wrong metrics token", content: { "application/json": { schema: { type: "object", properties: { error: { type: "string" } } } } } },
+          401: { description: "missing or wrong metrics token", content: { "application/json": { schema: { type: "object", properties: { error: { type: "string" }, code: { type: "string" } } } } } },
         },
       },
     },
