@@ -1,0 +1,66 @@
+import { afterEach, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { admin, startHarness, type Harness } from "../auth/harness.ts";
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+});
+
+const YAML = `
+server:
+  admin_token: \${RELAY_ADMIN_TOKEN}
+storage:
+  path: ./data/relay.db
+sources:
+  gitlab:
+    id: gl-1
+    redact_headers: [X-Tenant-Secret]
+destinations:
+  crm: { url: "http://127.0.0.1:9/crm" }
+routes:
+  - from: gitlab
+    to: crm
+    transform: { template: { token: "{{webhook.headers.x-gitlab-token}}" } }
+`;
+
+test("sender credentials are stored as [redacted]: built-in names and the source's redact_headers", async () => {
+  h = await startHarness(YAML);
+  const headers = {
+    "x-gitlab-token": "gl-secret",
+    "x-auth-token": "auth-secret",
+    "x-webhook-secret": "hook-secret",
+    "x-tenant-secret": "tenant-value",
+    authorization: "Bearer b",
+    "x-trace": "kept",
+  };
+  const res = await h.call("POST", "/api/webhook/gl-1", { headers, body: { type: "push" } });
+  expect(res.status).toBe(202);
+  const event = (await h.call("GET", `/api/events/${res.json.id}`, { headers: admin })).json;
+  for (const name of ["x-gitlab-token", "x-auth-token", "x-webhook-secret", "x-tenant-secret", "authorization"]) {
+    expect(event.headers[name]).toBe("[redacted]");
+  }
+  expect(event.headers["x-trace"]).toBe("kept");
+  // Templates see the redacted value too.
+  expect(JSON.parse(event.deliveries[0].body)).toEqual({ token: "[redacted]" });
+  expect(JSON.stringify(event)).not.toMatch(/gl-secret|auth-secret|hook-secret|tenant-value/);
+  const stored = new Database(h.dbPath, { readonly: true });
+  const row = stored.query<{ headers: string }, []>("SELECT headers FROM events").get()!;
+  stored.close();
+  expect(row.headers).not.toMatch(/gl-secret|auth-secret|hook-secret|tenant-value/);
+});
+
+test("the admin view of a stored event never fails, however deep its body", async () => {
+  h = await startHarness(YAML);
+  const res = await h.call("POST", "/api/webhook/gl-1", { body: { type: "push" } });
+  // An event stored before the depth limit existed.
+  const deep = "[".repeat(100_000) + "]".repeat(100_000);
+  const db = new Database(h.dbPath);
+  db.query("UPDATE events SET body = ? WHERE id = ?").run(deep, res.json.id);
+  db.close();
+  const view = await h.call("GET", `/api/events/${res.json.id}`, { headers: admin });
+  expect(view.status).toBe(200);
+  expect(view.json.bodyIsJson).toBe(false);
+  expect(view.json.body).toBe(deep);
+});
