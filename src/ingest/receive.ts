@@ -47,6 +47,8 @@ export function createReceiver({ store, config, clock, log }: ReceiverDeps) {
     }
 
     const headers = storedHeaders(request.headers, source);
+    // A verified message's own identity outranks an unsigned Idempotency-Key, so a replay is never a new event.
+    let replayKey: string | undefined;
     if (source.verify) {
       const lowered: Record<string, string> = {};
       request.headers.forEach((v, k) => (lowered[k.toLowerCase()] = v));
@@ -55,6 +57,7 @@ export function createReceiver({ store, config, clock, log }: ReceiverDeps) {
         log.warn("signature rejected", { source: source.name, reason: verdict.reason });
         throw new Unauthorized("invalid signature");
       }
+      replayKey = verdict.replayKey;
     }
 
     const { event, message } = readEvent(source, rawBody, headers, clock.now());
@@ -67,7 +70,7 @@ export function createReceiver({ store, config, clock, log }: ReceiverDeps) {
         receivedAt: event.receivedAt,
         headers,
         body: rawBody,
-        idempotencyKey: idempotencyKeyOf(request.headers),
+        idempotencyKey: replayKey ?? idempotencyKeyOf(request.headers),
       },
       deliveries,
     );

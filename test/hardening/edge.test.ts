@@ -51,7 +51,7 @@ function raw(bytes: string | Buffer, ms = 3000): Promise<{ status: number; head:
       const split = text.indexOf("\r\n\r\n");
       resolve({ status: Number(text.slice(9, 12)), head: text.slice(0, split), body: text.slice(split + 4) });
     };
-    socket.on("data", (c) => chunks.push(c));
+    socket.on("data", (c: Buffer) => chunks.push(c));
     socket.on("end", done);
     socket.on("error", reject);
     socket.setTimeout(ms, done);
