@@ -118,7 +118,13 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       if (next.storage.path !== config.storage.path || next.server.port !== config.server.port || next.server.host !== config.server.host) {
         log.warn("storage and server settings apply at the next restart", { file: next.file });
       }
+      const egressChanged = JSON.stringify(next.egress) !== JSON.stringify(config.egress);
       config = next;
+      // Refused attempts wait for a policy change rather than a retry schedule.
+      if (egressChanged) {
+        const revived = store.reviveEgressRefused(clock.now());
+        if (revived > 0) log.info("egress policy changed: refused deliveries back in line", { count: revived });
+      }
       digests.reload();
       sourceUrls = resolveSourceUrls(config, store, clock.now());
       worker.wake();

@@ -46,6 +46,9 @@ export function openStore(path: string) {
     `INSERT INTO source_ids (source, id, created_at) VALUES ($source, $id, $createdAt) ON CONFLICT DO NOTHING`,
   );
   const appendDeliveries = sqlite.transaction(deliveryInserter(sqlite));
+  const reviveRefusedRows = sqlite.query(
+    `UPDATE deliveries SET status = 'pending', next_attempt_at = $now WHERE status = 'dead' AND last_error LIKE 'egress refused:%'`,
+  );
 
   const commitListeners = new Set<() => void>();
   const notifyCommit = () => {
@@ -144,6 +147,11 @@ export function openStore(path: string) {
     /** One bounded retention transaction (retention.ts), queued on the writer between ingest commits. */
     purgeBatch(cutoffId: string, cursor: RetentionCursor, limit: number): Promise<PurgeBatch> {
       return writer.call("purgeBatch", cutoffId, cursor, limit);
+    },
+
+    /** Deliveries the egress policy refused go back in line (the policy changed); returns how many. */
+    reviveEgressRefused(now: number): number {
+      return reviveRefusedRows.run({ now }).changes;
     },
 
     /** At start-up nothing can be in flight: one process owns the file. */
