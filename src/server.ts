@@ -18,6 +18,7 @@ import { resolveSourceUrls } from "./ingest/source-urls.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createMetrics, metricsPlugin } from "./ops/metrics.ts";
 import { createRetention } from "./ops/retention.ts";
+import { createStorageHealth } from "./ops/storage-health.ts";
 import { outboxStats } from "./store/outbox-stats.ts";
 import { openStore } from "./store/store.ts";
 import { VERSION } from "./version.ts";
@@ -55,7 +56,13 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       worker.wake();
       metrics.digestClosed(closed.destination);
     } });
-  const receive = createReceiver({ store, config: () => config, clock, log });
+  const storage = createStorageHealth({
+    clock,
+    path: () => config.storage.path,
+    minFreeBytes: () => config.storage.minFreeBytes ?? 0,
+    commitTimeoutMs: () => config.server.commitTimeoutMs ?? 5000,
+  });
+  const receive = createReceiver({ store, config: () => config, clock, log, storage });
   const keys = createApiKeys(store);
   const guard = createGuard({ keys, limiter: createRateLimiter(), clock, adminToken: () => config.server.adminToken, log });
   const adminDeps = { store, guard, config: () => config, clock, log, wake: () => worker.wake() };
@@ -69,7 +76,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       // Before a source is known (unknown URL id, bad key) the label is "_unknown", which no source name can be.
       onReceived: (source, outcome) => metrics.eventReceived(source ?? "_unknown", outcome),
     },
-    health: { pingDatabase: () => store.ping(), startedAt: Date.now(), version: VERSION },
+    health: { pingDatabase: () => store.ping(), storage: () => storage.verdict(), startedAt: Date.now(), version: VERSION },
     plugins: [apiKeysAdminPlugin({ keys, guard, config: () => config, clock, log }),
       digestPlugin(digests, guard.requireAdmin),
       eventsAdminPlugin(adminDeps),

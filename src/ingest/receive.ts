@@ -1,8 +1,9 @@
 import type { Clock } from "../clock.ts";
 import type { Config, SourceConfig } from "../config/types.ts";
-import { BadRequest, PayloadTooLarge, Unauthorized, UnsupportedMediaType } from "../errors.ts";
+import { BadRequest, errorMessage, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType } from "../errors.ts";
 import { newId } from "../ids.ts";
-import type { Logger } from "../log.ts";
+import { repeatedError, type Logger } from "../log.ts";
+import type { StorageHealth } from "../ops/storage-health.ts";
 import type { InboundEvent } from "../routing/event.ts";
 import { matchRoutes } from "../routing/match.ts";
 import { render } from "../routing/render.ts";
@@ -27,11 +28,57 @@ export interface ReceiverDeps {
   config: () => Config;
   clock: Clock;
   log: Logger;
+  /** Write failures, waiting commits and the free-space floor (health reads the same state). */
+  storage?: StorageHealth;
 }
 
+const DEFAULT_COMMIT_TIMEOUT_MS = 5000;
+/** Seconds a sender is asked to wait: a held lock passes quickly, a full disk needs an operator. */
+const RETRY_AFTER_BUSY_S = 5;
+const RETRY_AFTER_FAILING_S = 30;
+const RETRY_AFTER_FULL_S = 60;
+
 /** Checks, routes and durably records one inbound webhook; resolves only after the commit. */
-export function createReceiver({ store, config, clock, log }: ReceiverDeps) {
+export function createReceiver({ store, config, clock, log, storage }: ReceiverDeps) {
+  const storageError = repeatedError(log, () => clock.now());
+
+  /** Commits within the configured time, or answers 503 + Retry-After: a 2xx only once the event is on disk. */
+  const commit = async (...args: Parameters<Store["record"]>) => {
+    const limitMs = config().server.commitTimeoutMs ?? DEFAULT_COMMIT_TIMEOUT_MS;
+    const recording = store.record(...args);
+    // The commit stays watched (health) until the store answers, even after the sender got its 503.
+    const done = storage?.commitStarted();
+    recording.then(
+      () => {
+        done?.();
+        storage?.succeeded();
+      },
+      (error) => {
+        done?.();
+        storage?.failed(errorMessage(error));
+      },
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), limitMs)));
+    try {
+      const result = await Promise.race([recording, timedOut]);
+      if (result === "timeout") {
+        storageError("commit timed out", { limitMs });
+        throw new Unavailable(`the event could not be stored within ${limitMs} ms; retry later`, RETRY_AFTER_BUSY_S, "commit_timeout");
+      }
+      return result;
+    } catch (error) {
+      if (error instanceof Unavailable) throw error;
+      storageError("event could not be stored", { error: errorMessage(error) });
+      throw new Unavailable("events cannot be stored right now; retry later", RETRY_AFTER_FAILING_S, "storage_failing");
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
   return async function receive(request: Request, source: SourceConfig): Promise<Accepted> {
+    const low = storage?.belowFloor();
+    if (low) throw new Unavailable("the server is low on disk space; retry later", RETRY_AFTER_FULL_S, "storage_full");
     if (!isJsonContentType(request.headers.get("content-type"))) {
       throw new UnsupportedMediaType("Content-Type must be application/json");
     }
@@ -62,7 +109,7 @@ export function createReceiver({ store, config, clock, log }: ReceiverDeps) {
 
     const { event, message } = readEvent(source, rawBody, headers, clock.now());
     const deliveries = await plan(event, config());
-    const result = await store.record(
+    const result = await commit(
       {
         id: event.id,
         source: source.name,

@@ -154,6 +154,11 @@ export function openStore(path: string) {
       return reviveRefusedRows.run({ now }).changes;
     },
 
+    /** Key usage, written by the writer thread; the caller does not wait for the write lock. */
+    touchApiKey(id: string, now: number): Promise<void> {
+      return writer.call("touchApiKey", id, now);
+    },
+
     /** At start-up nothing can be in flight: one process owns the file. */
     releaseAllLeases(): number {
       return releaseAll.run().changes;

@@ -170,8 +170,14 @@ export function hotWrites(sqlite: Database, durability: CommitDurability) {
     }
   });
 
+  const touchKey = sqlite.query(`UPDATE api_keys SET last_used_at = MAX(COALESCE(last_used_at, 0), $now) WHERE id = $id`);
   return {
     ...retentionWrites(sqlite),
+
+    /** Records when an API key was last used (in the background: never on the thread that answers requests). */
+    touchApiKey(id: string, now: number): void {
+      touchKey.run({ id, now });
+    },
 
     /** One commit group: every record in one transaction (synced as `durability` says); a failing record fails alone. */
     record(group: RecordInput[]): RecordOutcome[] {

@@ -172,7 +172,7 @@ describe("health and OpenAPI", () => {
       status: "healthy",
       uptime: expect.any(Number),
       totalMs: expect.any(Number),
-      checks: { database: { status: "ok", ms: expect.any(Number) } },
+      checks: { database: { status: "ok", ms: expect.any(Number) }, storage: { status: "ok", ms: 0 } },
       version: expect.any(String),
     });
   });
