@@ -44,24 +44,24 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
   const store = openStore(config.storage.path);
   let sourceUrls = resolveSourceUrls(config, store, clock.now());
 
-  const metrics = createMetrics({
-    outboxDepth: outboxStats(store),
-    destinations: () => Object.keys(config.destinations),
-    destinationState: (name) => worker.destinationState(name),
-  });
-  const worker = createWorker({ store, config: () => config, clock, log, onSettled: (s, dest) => metrics.settled(s, dest) });
-  const retention = createRetention({ store, config: () => config, clock, log });
-  const unsubscribe = store.onCommit(() => worker.wake());
-  const digests = createDigestScheduler({ store, config: () => config, clock, log, onClosed: (closed) => {
-      worker.wake();
-      metrics.digestClosed(closed.destination);
-    } });
   const storage = createStorageHealth({
     clock,
     path: () => config.storage.path,
     minFreeBytes: () => config.storage.minFreeBytes ?? 0,
     commitTimeoutMs: () => config.server.commitTimeoutMs ?? 5000,
   });
+  const metrics = createMetrics({
+    outboxDepth: outboxStats(store),
+    destinations: () => Object.keys(config.destinations),
+    destinationState: (name) => worker.destinationState(name),
+  });
+  const worker = createWorker({ store, config: () => config, clock, log, storage, onSettled: (s, dest) => metrics.settled(s, dest) });
+  const retention = createRetention({ store, config: () => config, clock, log });
+  const unsubscribe = store.onCommit(() => worker.wake());
+  const digests = createDigestScheduler({ store, config: () => config, clock, log, onClosed: (closed) => {
+      worker.wake();
+      metrics.digestClosed(closed.destination);
+    } });
   const receive = createReceiver({ store, config: () => config, clock, log, storage });
   const keys = createApiKeys(store);
   const guard = createGuard({ keys, limiter: createRateLimiter(), clock, adminToken: () => config.server.adminToken, log });

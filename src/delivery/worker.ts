@@ -4,6 +4,8 @@ import type { Logger } from "../log.ts";
 import type { ClaimedDelivery, Settlement, Store } from "../store/store.ts";
 import * as circuit from "./circuit.ts";
 import { attemptDelivery } from "./attempt.ts";
+import * as backoff from "./backoff.ts";
+import { repeatedError } from "../log.ts";
 
 export interface WorkerOptions {
   store: Store;
@@ -18,6 +20,8 @@ export interface WorkerOptions {
   random?: () => number;
   /** Finished attempts are settled, and their slots refilled, in groups gathered over this long (ms). */
   batchMs?: number;
+  /** Told when the store refuses or accepts the worker's writes (health). */
+  storage?: { failed(reason: string): void; succeeded(): void };
   /** Called after each settled attempt (metrics, tests). */
   onSettled?: (s: Settlement, dest: DestinationConfig) => void;
 }
@@ -31,6 +35,9 @@ export function createWorker(opts: WorkerOptions) {
   const leaseMarginMs = opts.leaseMarginMs ?? 30_000;
   const random = opts.random ?? Math.random;
   const batchMs = opts.batchMs ?? 1;
+  // Failing claims (storage full or failing) wait, capped exponentially, instead of spinning; their errors are counted.
+  let claimBackoff = backoff.NO_BACKOFF;
+  const storeError = repeatedError(log, () => clock.now());
 
   const inFlight = new Map<string, number>();
   const active = new Set<Promise<void>>();
@@ -83,13 +90,14 @@ export function createWorker(opts: WorkerOptions) {
     if (batch.length === 0) return Promise.resolve();
     return sent(store.settle(batch.map((b) => b.s)).then(
       () => {
+        opts.storage?.succeeded();
         for (const { s, dest, d } of batch) {
           logSettlement(log, s, dest, d);
           opts.onSettled?.(s, dest);
         }
       },
       // The leases will expire and the deliveries be retried: at-least-once holds.
-      (error) => log.error("settle failed", { error: String(error), count: batch.length }),
+      (error) => storeError("settle failed", { error: String(error), count: batch.length }),
     ));
   };
 
@@ -147,7 +155,7 @@ export function createWorker(opts: WorkerOptions) {
     return sent(store.release(queue.map((q) => q.d.id)).then(
       () => undefined,
       // The leases then expire and the sweep puts the rows back in line.
-      (error) => log.error("release failed", { error: String(error), destination: name }),
+      (error) => storeError("release failed", { error: String(error), destination: name }),
     ));
   }
   /** Gives back every queue, then waits until all the settlements and releases sent so far are written. */
@@ -165,6 +173,7 @@ export function createWorker(opts: WorkerOptions) {
       .claim(dest.name, want, now, leaseUntil - now)
       .then(
         (rows) => {
+          claimBackoff = backoff.NO_BACKOFF;
           if (rows.length < want) exhausted.add(dest.name);
           const queue = queueOf(dest.name);
           for (const d of rows) queue.push({ d, leaseUntil });
@@ -174,7 +183,11 @@ export function createWorker(opts: WorkerOptions) {
           if (!(dest.name in opts.config().destinations) || c.paused || (forClosedCircuit && c.status !== "closed")) void releaseQueued(dest.name);
           else dispatch(dest, clock.now());
         },
-        (error) => log.error("claim failed", { error: String(error), destination: dest.name }),
+        (error) => {
+          claimBackoff = backoff.afterFailure(claimBackoff, clock.now());
+          opts.storage?.failed(String(error));
+          storeError("claim failed", { error: String(error), destination: dest.name, retryInMs: backoff.waitMs(claimBackoff, clock.now()) });
+        },
       )
       .finally(() => claiming.delete(dest.name));
     claiming.set(dest.name, claimed);
@@ -189,7 +202,7 @@ export function createWorker(opts: WorkerOptions) {
     const busy = inFlight.get(dest.name) ?? 0;
     const c = circuitOf(dest.name);
     // A closed circuit keeps one round queued beyond its slots; an open one claims only its probe.
-    const want = c.paused || claiming.has(dest.name)
+    const want = c.paused || claiming.has(dest.name) || backoff.waitMs(claimBackoff, now) > 0
       ? 0
       : c.status === "closed"
         ? queue.length < dest.concurrency
@@ -209,7 +222,7 @@ export function createWorker(opts: WorkerOptions) {
       lastSweep = now;
       store.releaseExpiredLeases(now).then(
         (released) => released > 0 && log.warn("expired leases released", { count: released }),
-        (error) => log.error("lease sweep failed", { error: String(error) }),
+        (error) => storeError("lease sweep failed", { error: String(error) }),
       );
     }
     const destinations = opts.config().destinations;
@@ -236,7 +249,7 @@ export function createWorker(opts: WorkerOptions) {
       if (due !== null && probeAt !== null) due = Math.max(due, probeAt);
       if (due !== null) budget = Math.min(budget, Math.max(0, due - now));
     }
-    return budget;
+    return Math.max(budget, backoff.waitMs(claimBackoff, now));
   };
 
   const sleep = (ms: number) =>
