@@ -2,7 +2,14 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { afterFailure, NO_BACKOFF, waitMs } from "../../src/delivery/backoff.ts";
 import { createLogger, repeatedError } from "../../src/log.ts";
+import { join } from "node:path";
+import { systemClock } from "../../src/clock.ts";
+import { createWorker } from "../../src/delivery/worker.ts";
+import { newId } from "../../src/ids.ts";
+import { openStore } from "../../src/store/store.ts";
 import { createKeyViaApi, startHarness, type Harness } from "../auth/harness.ts";
+import { configWith, destination } from "../support/destination.ts";
+import { tempDir } from "../support/tmp.ts";
 
 describe("claim back-off", () => {
   test("capped exponential, from 100 ms to 30 s", () => {
@@ -15,6 +22,40 @@ describe("claim back-off", () => {
     expect(waits).toEqual([100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 30000, 30000, 30000]);
     expect(waitMs(b, 1000 + 30_000)).toBe(0);
   });
+});
+
+test("claims refused by the database are backed off, not retried in a spin", async () => {
+  const tmp = tempDir();
+  const path = join(tmp.dir, "relay.db");
+  const store = openStore(path);
+  const now = Date.now();
+  for (let i = 0; i < 5; i++) {
+    await store.record(
+      { id: newId("evt", now), source: "s", type: "t", receivedAt: now, headers: {}, body: "{}" },
+      [{ id: newId("dlv", now), route: "r", destination: "d", status: "pending", body: "{}", nextAttemptAt: now }],
+    );
+  }
+  // A real SQLite error on every claim, raised inside the writer thread's own statement.
+  const other = new Database(path);
+  other.exec(`CREATE TRIGGER refuse_claims BEFORE UPDATE OF status ON deliveries WHEN NEW.status = 'in_flight'
+              BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END`);
+  const lines: any[] = [];
+  const config = configWith(path, [destination("d", "http://127.0.0.1:9/")]);
+  // The real store, with its claims counted on the way through.
+  let claims = 0;
+  const counted = { ...store, claim: (...args: Parameters<typeof store.claim>) => (claims++, store.claim(...args)) };
+  const worker = createWorker({ store: counted, config: () => config, clock: systemClock, log: createLogger((l) => lines.push(JSON.parse(l)), "debug") });
+  worker.start();
+  await Bun.sleep(1000);
+  await worker.stop(100);
+  other.exec("DROP TRIGGER refuse_claims");
+  other.close();
+  store.close();
+  tmp.cleanup();
+  // 100 + 200 + 400 ms of back-off fit in one second: a handful of claims, where a spin made thousands.
+  expect(claims).toBeGreaterThanOrEqual(2);
+  expect(claims).toBeLessThanOrEqual(6);
+  expect(lines.filter((l) => l.msg === "claim failed").length).toBe(1);
 });
 
 test("a repeated error is written once per interval, with the count of the ones held back", () => {
