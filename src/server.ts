@@ -12,6 +12,7 @@ import { createRateLimiter } from "./auth/rate-limit.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { MAX_REQUEST_BYTES, type Config } from "./config/types.ts";
 import { attemptDelivery } from "./delivery/attempt.ts";
+import { createDisabler } from "./delivery/disable.ts";
 import { createWorker } from "./delivery/worker.ts";
 import { createReceiver } from "./ingest/receive.ts";
 import { resolveSourceUrls } from "./ingest/source-urls.ts";
@@ -53,9 +54,13 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
   const metrics = createMetrics({
     outboxDepth: outboxStats(store),
     destinations: () => Object.keys(config.destinations),
-    destinationState: (name) => worker.destinationState(name),
+    destinationState: (name) => (disabler.isDisabled(name) ? "disabled" : worker.destinationState(name)),
   });
-  const worker = createWorker({ store, config: () => config, clock, log, storage, onSettled: (s, dest) => metrics.settled(s, dest) });
+  const worker = createWorker({ store, config: () => config, clock, log, storage, onSettled: (s, dest) => {
+      metrics.settled(s, dest);
+      void disabler.settled(s, dest.name);
+    } });
+  const disabler = createDisabler({ store, config: () => config, clock, log, pause: (name) => worker.pause(name), resume: (name) => worker.resume(name) });
   const retention = createRetention({ store, config: () => config, clock, log });
   const unsubscribe = store.onCommit(() => worker.wake());
   const digests = createDigestScheduler({ store, config: () => config, clock, log, onClosed: (closed) => {
@@ -82,7 +87,8 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       eventsAdminPlugin(adminDeps),
       deliveriesAdminPlugin(adminDeps),
       destinationsAdminPlugin({ ...adminDeps, attempt: (dest, d) => attemptDelivery(dest, d, clock, Math.random, config.egress), destinationState: (name) => worker.destinationState(name) }),
-      circuitAdminPlugin({ guard, config: () => config, pause: (name) => worker.pause(name), resume: (name) => worker.resume(name) }),
+      // Resuming a disabled destination is the admin action that turns it back on.
+      circuitAdminPlugin({ guard, config: () => config, pause: (name) => worker.pause(name), resume: (name) => (disabler.enable(name), worker.resume(name)) }),
       metricsPlugin({ metrics, token: () => config.server.metricsToken })],
   });
 
@@ -99,6 +105,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
   });
   digests.catchUp();
   digests.start();
+  disabler.start();
   if (opts.deliver !== false) worker.start();
   retention.start();
   log.info("relay started", {
@@ -132,6 +139,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
         const revived = store.reviveEgressRefused(clock.now());
         if (revived > 0) log.info("egress policy changed: refused deliveries back in line", { count: revived });
       }
+      disabler.reload();
       digests.reload();
       sourceUrls = resolveSourceUrls(config, store, clock.now());
       worker.wake();
@@ -140,6 +148,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
     async stop(graceMs = 10_000) {
       server.stop();
       digests.stop();
+      disabler.stop();
       await retention.stop();
       await worker.stop(graceMs);
       unsubscribe();
