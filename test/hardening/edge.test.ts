@@ -153,3 +153,9 @@ test("a sender that hangs up mid-body is logged at debug, not as an unhandled er
   expect(line && JSON.parse(line).level).toBe("debug");
   expect(relay.lines.filter((l) => l.includes("unhandled error"))).toEqual([]);
 });
+
+test("relay check rejects a max_body the server cannot accept", async () => {
+  const { parseConfig } = await import("../../src/config/load.ts");
+  expect(() => parseConfig("sources: { big: { max_body: 17mb } }", "relay.yaml", {})).toThrow(/sources\.big\.max_body: must be at most 16777216 bytes \(16mb\)/);
+  expect(parseConfig("sources: { big: { max_body: 16mb } }", "relay.yaml", {}).sources.big.maxBodyBytes).toBe(16 * 1024 * 1024);
+});
