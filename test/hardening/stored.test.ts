@@ -64,3 +64,27 @@ test("the admin view of a stored event never fails, however deep its body", asyn
   expect(view.json.bodyIsJson).toBe(false);
   expect(view.json.body).toBe(deep);
 });
+
+test("a route that throws gets 500 JSON without its message; the edge answers even when the app itself throws", async () => {
+  const { createApp, edgeHandler } = await import("../../src/app.ts");
+  const { Elysia } = await import("elysia");
+  const { createLogger } = await import("../../src/log.ts");
+  const lines: string[] = [];
+  const app = createApp({
+    log: createLogger((l) => lines.push(l), "debug"),
+    ingest: { config: () => ({ sources: {} }) as never, sourceUrls: () => new Map(), receive: async () => { throw new Error("unused"); } },
+    health: { pingDatabase: () => {}, startedAt: Date.now(), version: "test" },
+    plugins: [new Elysia().get("/boom", () => { throw new Error("ENOENT: /srv/relay/secret/path.db"); })],
+  });
+  const res = await edgeHandler(app, 1024)(new Request("http://relay.test/boom", { headers: { host: "relay.test" } }));
+  expect(res.status).toBe(500);
+  const text = await res.text();
+  expect(JSON.parse(text)).toEqual({ error: "internal error", code: "internal" });
+  expect(text).not.toContain("/srv/relay");
+  expect(lines.some((l) => l.includes("unhandled error"))).toBe(true);
+
+  const broken = edgeHandler({ handle: () => { throw new Error("/srv/relay/x.ts:1"); } }, 1024);
+  const last = await broken(new Request("http://relay.test/x", { headers: { host: "relay.test" } }));
+  expect(last.status).toBe(500);
+  expect(await last.json()).toEqual({ error: "internal error", code: "internal" });
+});
