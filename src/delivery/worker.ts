@@ -1,11 +1,10 @@
 import type { Clock } from "../clock.ts";
 import type { Config, DestinationConfig } from "../config/types.ts";
-import type { Logger } from "../log.ts";
+import { repeatedError, type Logger } from "../log.ts";
 import type { ClaimedDelivery, Settlement, Store } from "../store/store.ts";
 import * as circuit from "./circuit.ts";
 import { attemptDelivery } from "./attempt.ts";
 import * as backoff from "./backoff.ts";
-import { repeatedError } from "../log.ts";
 
 export interface WorkerOptions {
   store: Store;
