@@ -19,8 +19,8 @@ export const MODULES: Record<string, ModuleRule> = {
   "main.ts": { mayImport: "anything", importedBy: [] },
   "server.ts": { mayImport: "anything", importedBy: ["main.ts"] },
   "app.ts": { mayImport: ["ingest", "admin", "ui", "ops"], importedBy: ["server.ts"] },
-  // Parsers only, so that `relay check` rejects what would fail at run time.
-  config: { mayImport: ["signing/presets.ts", "signing/hmac.ts", "routing/template.ts", "routing/jsonata.ts"] },
+  // Parsers only, so that `relay check` rejects what would fail at run time (egress: the address ranges).
+  config: { mayImport: ["signing/presets.ts", "signing/hmac.ts", "routing/template.ts", "routing/jsonata.ts", "delivery/egress.ts"] },
   signing: { mayImport: [] },
   routing: { mayImport: [] },
   store: { mayImport: [] },
@@ -40,8 +40,16 @@ export const MODULES: Record<string, ModuleRule> = {
 export const FILE_MODULES: Record<string, string> = { "health.ts": "ops" };
 
 /** Pure decisions: no I/O modules, no store. */
-export const PURE = ["signing", "routing", "delivery/policy.ts", "delivery/outcome.ts", "delivery/circuit.ts"];
-const IO = ["fs", "fs/promises", "net", "http", "https", "http2", "child_process", "dgram", "dns", "tls", "worker_threads"];
+export const PURE = [
+  "signing",
+  "routing",
+  "delivery/policy.ts",
+  "delivery/outcome.ts",
+  "delivery/circuit.ts",
+  "delivery/backoff.ts",
+  "delivery/egress.ts",
+];
+const IO = ["fs", "fs/promises", "net", "http", "https", "http2", "child_process", "dgram", "dns", "dns/promises", "tls", "worker_threads"];
 export const IO_MODULES = new Set([...IO, ...IO.map((m) => `node:${m}`), "bun", "bun:sqlite"]);
 
 /** I/O through globals, which no import shows: network, files, processes. */

@@ -1,9 +1,12 @@
-// Errors are values with a machine code, an HTTP status and a human message; the edge renders {"error": message}.
+// Errors are values with a machine code, an HTTP status, a human message and the response headers they need;
+// the edge renders {"error": message, "code": code}.
 export class RelayError extends Error {
   constructor(
     readonly code: string,
     readonly status: number,
     message: string,
+    /** Response headers this error needs (a 429's or 503's Retry-After). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = "RelayError";
@@ -31,6 +34,45 @@ export class Unauthorized extends RelayError {
 export class Forbidden extends RelayError {
   constructor(message: string) {
     super("forbidden", 403, message);
+  }
+}
+
+export class Conflict extends RelayError {
+  constructor(message: string) {
+    super("conflict", 409, message);
+  }
+}
+
+export class PayloadTooLarge extends RelayError {
+  constructor(message: string) {
+    super("payload_too_large", 413, message);
+  }
+}
+
+export class UnsupportedMediaType extends RelayError {
+  constructor(message: string) {
+    super("unsupported_media_type", 415, message);
+  }
+}
+
+/** 429 with the Retry-After the caller should honour. */
+export class RateLimited extends RelayError {
+  constructor(limitPerMinute: number, retryAfterSeconds: number) {
+    super("rate_limited", 429, `rate limit of ${limitPerMinute} requests per minute exceeded`, { "retry-after": String(retryAfterSeconds) });
+  }
+}
+
+/** 503: Relay cannot take this now (storage failing, write lock held, disk nearly full); the sender retries later. */
+export class Unavailable extends RelayError {
+  constructor(message: string, retryAfterSeconds: number, code = "unavailable") {
+    super(code, 503, message, { "retry-after": String(Math.max(1, Math.ceil(retryAfterSeconds))) });
+  }
+}
+
+/** 500 whose message is safe to show: never the underlying error's text, which may name host paths. */
+export class Internal extends RelayError {
+  constructor() {
+    super("internal", 500, "internal error");
   }
 }
 

@@ -3,6 +3,8 @@ import { Elysia, t } from "elysia";
 export interface HealthDeps {
   /** Throws when the database cannot answer. */
   pingDatabase: () => void;
+  /** Whether writes succeed (no failures, no commit stuck on the write lock, space above the floor); answers at once. */
+  storage?: () => { ok: true } | { ok: false; reason: string };
   startedAt: number;
   version: string;
 }
@@ -12,7 +14,7 @@ const Health = t.Object({
   status: t.Union([t.Literal("healthy"), t.Literal("unhealthy")]),
   uptime: t.Number({ description: "seconds since start" }),
   totalMs: t.Number(),
-  checks: t.Object({ database: Check }),
+  checks: t.Object({ database: Check, storage: t.Optional(Check) }),
   version: t.String(),
 });
 
@@ -28,13 +30,15 @@ export function healthPlugin(deps: HealthDeps) {
       } catch (error) {
         database = { status: "failed", ms: round(performance.now() - t0), error: (error as Error).message };
       }
-      const healthy = database.status === "ok";
+      const writes = deps.storage?.();
+      const storage = writes && (writes.ok ? { status: "ok" as const, ms: 0 } : { status: "failed" as const, ms: 0, error: writes.reason });
+      const healthy = database.status === "ok" && storage?.status !== "failed";
       if (!healthy) set.status = 503;
       return {
         status: healthy ? ("healthy" as const) : ("unhealthy" as const),
         uptime: round((Date.now() - deps.startedAt) / 1000),
         totalMs: round(performance.now() - t0),
-        checks: { database },
+        checks: storage ? { database, storage } : { database },
         version: deps.version,
       };
     },

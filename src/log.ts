@@ -99,3 +99,23 @@ export function redactString(s: string): string {
     .replace(/rly_(live|test)_[A-Za-z0-9]+_[A-Za-z0-9_-]+/g, "rly_$1_***")
     .replace(/whsec_[A-Za-z0-9+/=]+/g, "whsec_***");
 }
+
+/**
+ * An error line that may repeat many times a second (storage failing): the first one is written at once, the rest of
+ * each interval are counted and reported with the next line written, as `repeated`.
+ */
+export function repeatedError(log: Logger, now: () => number, intervalMs = 10_000) {
+  const recent = new Map<string, { at: number; suppressed: number }>();
+  return (msg: string, fields: Record<string, unknown> = {}): void => {
+    const key = `${msg}\u0000${String(fields.error ?? "")}`;
+    const t = now();
+    const entry = recent.get(key);
+    if (entry && t - entry.at < intervalMs) {
+      entry.suppressed++;
+      return;
+    }
+    log.error(msg, entry && entry.suppressed > 0 ? { ...fields, repeated: entry.suppressed } : fields);
+    if (recent.size > 100) recent.clear();
+    recent.set(key, { at: t, suppressed: 0 });
+  };
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 import { parseArgs } from "node:util";
 import { keysCommand } from "./cli/keys.ts";
+import { egressReport } from "./cli/egress.ts";
 import { tryCommand } from "./cli/try.ts";
 import { routingTable } from "./config/describe.ts";
 import { loadConfig } from "./config/load.ts";
@@ -44,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
       const config = loadConfig(configPath);
       console.log(`${config.file}: ok`);
       console.log(routingTable(config));
+      console.log(await egressReport(config));
       return 0;
     }
     case "sources": {

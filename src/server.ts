@@ -3,21 +3,23 @@ import { deliveriesAdminPlugin } from "./admin/deliveries.ts";
 import { destinationsAdminPlugin } from "./admin/destinations.ts";
 import { eventsAdminPlugin } from "./admin/events.ts";
 import { apiKeysAdminPlugin } from "./admin/keys.ts";
-import { createApp } from "./app.ts";
+import { createApp, edgeHandler, lastResort } from "./app.ts";
 import { digestPlugin } from "./digest/plugin.ts";
 import { createDigestScheduler } from "./digest/scheduler.ts";
 import { createGuard } from "./auth/guard.ts";
 import { createApiKeys } from "./auth/keys.ts";
 import { createRateLimiter } from "./auth/rate-limit.ts";
 import { systemClock, type Clock } from "./clock.ts";
-import type { Config } from "./config/types.ts";
+import { MAX_REQUEST_BYTES, type Config } from "./config/types.ts";
 import { attemptDelivery } from "./delivery/attempt.ts";
+import { createDisabler } from "./delivery/disable.ts";
 import { createWorker } from "./delivery/worker.ts";
 import { createReceiver } from "./ingest/receive.ts";
 import { resolveSourceUrls } from "./ingest/source-urls.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createMetrics, metricsPlugin } from "./ops/metrics.ts";
 import { createRetention } from "./ops/retention.ts";
+import { createStorageHealth } from "./ops/storage-health.ts";
 import { outboxStats } from "./store/outbox-stats.ts";
 import { openStore } from "./store/store.ts";
 import { VERSION } from "./version.ts";
@@ -32,7 +34,6 @@ export interface RelayOptions {
   deliver?: boolean;
 }
 
-const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
 export type Relay = Awaited<ReturnType<typeof startRelay>>;
 
@@ -44,19 +45,29 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
   const store = openStore(config.storage.path);
   let sourceUrls = resolveSourceUrls(config, store, clock.now());
 
+  const storage = createStorageHealth({
+    clock,
+    path: () => config.storage.path,
+    minFreeBytes: () => config.storage.minFreeBytes ?? 0,
+    commitTimeoutMs: () => config.server.commitTimeoutMs ?? 5000,
+  });
   const metrics = createMetrics({
     outboxDepth: outboxStats(store),
     destinations: () => Object.keys(config.destinations),
-    destinationState: (name) => worker.destinationState(name),
+    destinationState: (name) => (disabler.isDisabled(name) ? "disabled" : worker.destinationState(name)),
   });
-  const worker = createWorker({ store, config: () => config, clock, log, onSettled: (s, dest) => metrics.settled(s, dest) });
+  const worker = createWorker({ store, config: () => config, clock, log, storage, onSettled: (s, dest) => {
+      metrics.settled(s, dest);
+      void disabler.settled(s, dest.name);
+    } });
+  const disabler = createDisabler({ store, config: () => config, clock, log, pause: (name) => worker.pause(name), resume: (name) => worker.resume(name) });
   const retention = createRetention({ store, config: () => config, clock, log });
   const unsubscribe = store.onCommit(() => worker.wake());
   const digests = createDigestScheduler({ store, config: () => config, clock, log, onClosed: (closed) => {
       worker.wake();
       metrics.digestClosed(closed.destination);
     } });
-  const receive = createReceiver({ store, config: () => config, clock, log });
+  const receive = createReceiver({ store, config: () => config, clock, log, storage });
   const keys = createApiKeys(store);
   const guard = createGuard({ keys, limiter: createRateLimiter(), clock, adminToken: () => config.server.adminToken, log });
   const adminDeps = { store, guard, config: () => config, clock, log, wake: () => worker.wake() };
@@ -70,25 +81,31 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       // Before a source is known (unknown URL id, bad key) the label is "_unknown", which no source name can be.
       onReceived: (source, outcome) => metrics.eventReceived(source ?? "_unknown", outcome),
     },
-    health: { pingDatabase: () => store.ping(), startedAt: Date.now(), version: VERSION },
+    health: { pingDatabase: () => store.ping(), storage: () => storage.verdict(), startedAt: Date.now(), version: VERSION },
     plugins: [apiKeysAdminPlugin({ keys, guard, config: () => config, clock, log }),
       digestPlugin(digests, guard.requireAdmin),
       eventsAdminPlugin(adminDeps),
       deliveriesAdminPlugin(adminDeps),
-      destinationsAdminPlugin({ ...adminDeps, attempt: (dest, d) => attemptDelivery(dest, d, clock), destinationState: (name) => worker.destinationState(name) }),
-      circuitAdminPlugin({ guard, config: () => config, pause: (name) => worker.pause(name), resume: (name) => worker.resume(name) }),
+      destinationsAdminPlugin({ ...adminDeps, attempt: (dest, d) => attemptDelivery(dest, d, clock, Math.random, config.egress), destinationState: (name) => worker.destinationState(name) }),
+      // Resuming a disabled destination is the admin action that turns it back on.
+      circuitAdminPlugin({ guard, config: () => config, pause: (name) => worker.pause(name), resume: (name) => (disabler.enable(name), worker.resume(name)) }),
       metricsPlugin({ metrics, token: () => config.server.metricsToken })],
   });
 
   const server = Bun.serve({
     hostname: opts.hostname ?? config.server.host,
     port: opts.port ?? config.server.port,
-    // Per-source limits (max_body) are checked in ingest and survive a reload; this only stops absurd uploads.
-    maxRequestBodySize: MAX_REQUEST_BYTES,
-    fetch: (request) => app.handle(request),
+    // Per-source limits (max_body) are checked in ingest and survive a reload; the edge answers a declared size
+    // above MAX_REQUEST_BYTES with JSON 413, and this backstop only stops absurd chunked uploads.
+    maxRequestBodySize: 4 * MAX_REQUEST_BYTES,
+    // Production: Bun's development error page shows source lines and host paths.
+    development: false,
+    fetch: edgeHandler(app, MAX_REQUEST_BYTES),
+    error: lastResort,
   });
   digests.catchUp();
   digests.start();
+  disabler.start();
   if (opts.deliver !== false) worker.start();
   retention.start();
   log.info("relay started", {
@@ -115,7 +132,14 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       if (next.storage.path !== config.storage.path || next.server.port !== config.server.port || next.server.host !== config.server.host) {
         log.warn("storage and server settings apply at the next restart", { file: next.file });
       }
+      const egressChanged = JSON.stringify(next.egress) !== JSON.stringify(config.egress);
       config = next;
+      // Refused attempts wait for a policy change rather than a retry schedule.
+      if (egressChanged) {
+        const revived = store.reviveEgressRefused(clock.now());
+        if (revived > 0) log.info("egress policy changed: refused deliveries back in line", { count: revived });
+      }
+      disabler.reload();
       digests.reload();
       sourceUrls = resolveSourceUrls(config, store, clock.now());
       worker.wake();
@@ -124,6 +148,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
     async stop(graceMs = 10_000) {
       server.stop();
       digests.stop();
+      disabler.stop();
       await retention.stop();
       await worker.stop(graceMs);
       unsubscribe();

@@ -19,7 +19,7 @@ const StateSchema = t.Object({
     description: "closed: sending; open: failing, waiting for the next probe; half_open: one probe in flight; paused: stopped by an admin",
   }),
 });
-const ErrorSchema = t.Object({ error: t.String() });
+const ErrorSchema = t.Object({ error: t.String(), code: t.String() });
 const responses = { 200: StateSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 429: ErrorSchema };
 const params = t.Object({ name: t.String({ description: "destination name from relay.yaml" }) });
 

@@ -3,7 +3,7 @@ import type { Guard } from "../auth/guard.ts";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config/types.ts";
 import { maskUrl } from "../config/describe.ts";
-import { BadRequest, NotFound, RelayError } from "../errors.ts";
+import { BadRequest, Conflict, NotFound } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { adminQueries, DELIVERY_STATUSES, type AttemptRow, type DeliveryRow } from "../store/admin-queries.ts";
 import type { DeliveryStatus } from "../store/schema.ts";
@@ -21,7 +21,7 @@ export interface AdminDeps {
 }
 
 // Shapes shared by the admin plugins (events and destinations import them).
-export const ErrorSchema = t.Object({ error: t.String() });
+export const ErrorSchema = t.Object({ error: t.String(), code: t.String() });
 export const authErrors = { 401: ErrorSchema, 403: ErrorSchema, 429: ErrorSchema };
 
 export const DEFAULT_LIMIT = 50;
@@ -103,12 +103,6 @@ export function statusParam(value: string | undefined): DeliveryStatus | undefin
     throw new BadRequest(`status: unknown status "${value}"; one of ${DELIVERY_STATUSES.join(", ")}`);
   }
   return value as DeliveryStatus;
-}
-
-export class Conflict extends RelayError {
-  constructor(message: string) {
-    super("conflict", 409, message);
-  }
 }
 
 /** Admin API for the outbox: list deliveries, retry a dead one. */

@@ -41,7 +41,7 @@ const KeySchema = t.Object({
   lastUsedAt: t.Union([t.String(), t.Null()]),
   revokedAt: t.Union([t.String(), t.Null()]),
 });
-const ErrorSchema = t.Object({ error: t.String() });
+const ErrorSchema = t.Object({ error: t.String(), code: t.String() });
 const authErrors = { 401: ErrorSchema, 403: ErrorSchema, 429: ErrorSchema };
 
 /** Admin API for keys: create (the secret is shown once), list, revoke. Every route needs the admin token or an admin-scoped key. */

@@ -1,18 +1,9 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Clock } from "../clock.ts";
-import { Forbidden, RelayError, Unauthorized } from "../errors.ts";
+import { Forbidden, RateLimited, Unauthorized } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { presentedKey, type ApiKeyRecord, type ApiKeys, type Scope } from "./keys.ts";
 import type { RateLimiter } from "./rate-limit.ts";
-
-/** 429 carrying the Retry-After header the app copies onto the response. */
-export class RateLimited extends RelayError {
-  readonly headers: Record<string, string>;
-  constructor(limitPerMinute: number, retryAfterSeconds: number) {
-    super("rate_limited", 429, `rate limit of ${limitPerMinute} requests per minute exceeded`);
-    this.headers = { "retry-after": String(retryAfterSeconds) };
-  }
-}
 
 export type AdminPrincipal = { kind: "admin-token" } | { kind: "api-key"; key: ApiKeyRecord };
 

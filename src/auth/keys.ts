@@ -50,6 +50,8 @@ export type ApiKeys = ReturnType<typeof createApiKeys>;
 /** Issues, checks, lists and revokes API keys; every check reads the row, so a revoke applies to the next request. */
 export function createApiKeys(store: Store) {
   const table = apiKeyTable(store);
+  // Last usage sent to the writer per key id: the throttle holds while the write is still on its way.
+  const touched = new Map<string, number>();
   const dummyHash = hashSecret(randomBytes(SECRET_BYTES).toString("base64url"));
 
   return {
@@ -86,9 +88,11 @@ export function createApiKeys(store: Store) {
       // Unknown ids still pay for a hash and a compare, so timing does not tell which ids exist.
       const matches = hashesEqual(hashSecret(parsed.secret), row?.secretHash ?? dummyHash);
       if (!row || !matches || row.revokedAt !== null) return { ok: false, reason: "invalid" };
-      if (row.lastUsedAt === null || now - row.lastUsedAt >= TOUCH_EVERY_MS) {
-        table.touch(row.id, now);
-        row.lastUsedAt = now;
+      const last = Math.max(row.lastUsedAt ?? -Infinity, touched.get(row.id) ?? -Infinity);
+      if (now - last >= TOUCH_EVERY_MS) {
+        // Recorded in the background: a write lock held elsewhere must never stall an authenticated request.
+        touched.set(row.id, now);
+        store.touchApiKey(row.id, now).catch(() => {});
       }
       return { ok: true, key: toRecord(row) };
     },

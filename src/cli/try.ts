@@ -4,7 +4,8 @@ import { maskUrl } from "../config/describe.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/types.ts";
 import { buildRequest, type OutboundRequest } from "../delivery/request.ts";
-import { RelayError } from "../errors.ts";
+import { NotFound, RelayError } from "../errors.ts";
+import { egressDecision } from "./egress.ts";
 import { readEvent } from "../ingest/receive.ts";
 import { plan } from "../routing/plan.ts";
 
@@ -14,6 +15,8 @@ export interface DryRunDelivery {
   status: "pending" | "held_for_digest" | "dead";
   error?: string;
   request?: OutboundRequest;
+  /** Where the attempt would connect, or why the egress policy refuses it. */
+  egress?: { allowed: true; address: string } | { allowed: false; reason: string };
 }
 
 export interface DryRun {
@@ -32,24 +35,25 @@ export async function dryRun(
   now: number,
 ): Promise<DryRun> {
   const source = config.sources[sourceName];
-  if (!source) throw new RelayError("unknown_source", 404, `unknown source "${sourceName}" (known: ${Object.keys(config.sources).join(", ")})`);
+  if (!source) throw new NotFound(`unknown source "${sourceName}" (known: ${Object.keys(config.sources).join(", ")})`);
   const lowered = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
   const { event, message } = readEvent(source, rawBody, lowered, now);
   const rows = await plan(event, config);
-  return {
-    source: source.name,
-    type: event.type,
-    message,
-    deliveries: rows.map((row) => {
-      const out: DryRunDelivery = { route: row.route, destination: row.destination, status: row.status };
-      if (row.status === "dead") out.error = row.lastError ?? "transform failed";
-      else {
-        const dest = config.destinations[row.destination];
-        out.request = buildRequest(dest, { deliveryId: row.id, eventType: event.type, body: row.body }, now);
-      }
-      return out;
-    }),
-  };
+  const deliveries = rows.map((row) => {
+    const out: DryRunDelivery = { route: row.route, destination: row.destination, status: row.status };
+    if (row.status === "dead") out.error = row.lastError ?? "transform failed";
+    else {
+      const dest = config.destinations[row.destination];
+      out.request = buildRequest(dest, { deliveryId: row.id, eventType: event.type, body: row.body }, now);
+    }
+    return out;
+  });
+  for (const d of deliveries) {
+    if (!d.request) continue;
+    const target = await egressDecision(config, d.request.url);
+    d.egress = target.ok ? { allowed: true, address: target.address } : { allowed: false, reason: target.reason };
+  }
+  return { source: source.name, type: event.type, message, deliveries };
 }
 
 export function formatDryRun(run: DryRun): string {
@@ -63,6 +67,7 @@ export function formatDryRun(run: DryRun): string {
     }
     const req = d.request!;
     lines.push(`  POST ${maskUrl(req.url)}`);
+    if (d.egress) lines.push(d.egress.allowed ? `  egress: allowed → ${d.egress.address}` : `  egress: refused: ${d.egress.reason}`);
     for (const [name, value] of Object.entries(req.headers)) lines.push(`  ${name}: ${value}`);
     lines.push("", `  ${req.body}`);
   }

@@ -25,12 +25,14 @@ export function duration(value: string | number, path: Path, issues: Issues, opt
   return ms;
 }
 
-export function size(value: string | number, path: Path, issues: Issues): number {
+/** `zero`: 0 is allowed (turns a check off); `max`: the largest accepted value. */
+export function size(value: string | number, path: Path, issues: Issues, opts: { zero?: boolean; max?: number } = {}): number {
   const bytes = parseSize(value);
   if (typeof bytes === "string") {
     issues.add(path, bytes);
     return 0;
   }
-  if (bytes <= 0) issues.add(path, "must be larger than 0");
+  if (bytes <= 0 && !(opts.zero && bytes === 0)) issues.add(path, "must be larger than 0");
+  if (opts.max !== undefined && bytes > opts.max) issues.add(path, `must be at most ${opts.max} bytes (16mb), the largest request the server accepts`);
   return bytes;
 }

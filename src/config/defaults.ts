@@ -1,5 +1,5 @@
 import { VERSION } from "../version.ts";
-import type { CircuitConfig, RetryPolicy } from "./types.ts";
+import type { CircuitConfig, EgressPolicy, RetryPolicy } from "./types.ts";
 import { parseDuration } from "./units.ts";
 
 // Every default of relay.yaml, as an admin would write it: the loader, the JSON Schema (its `default`s and the
@@ -12,6 +12,11 @@ export const DEFAULTS = {
   retention: "30d",
   kind: "generic" as const,
   maxBody: "100kb",
+  maxDepth: 64,
+  commitTimeout: "5s",
+  minFree: "64mb",
+  disableAfter: "5d",
+  egressMode: "default" as const,
   eventType: "body.type",
   requireApiKey: false,
   variableRequired: false,
@@ -38,3 +43,12 @@ export const DEFAULT_CIRCUIT: CircuitConfig = Object.freeze({
   probeMs: ms(DEFAULTS.circuit.probe),
   maxProbeMs: ms(DEFAULTS.circuit.maxProbe),
 });
+
+/** How long an ingest request waits for its commit when the config built in code gives no commit_timeout. */
+export const DEFAULT_COMMIT_TIMEOUT_MS = ms(DEFAULTS.commitTimeout);
+
+/** The continuous failure that disables a destination without `disable_after:`. */
+export const DEFAULT_DISABLE_AFTER_MS = ms(DEFAULTS.disableAfter);
+
+/** The egress policy without `egress:`: only ranges no receiver lives in are refused. */
+export const DEFAULT_EGRESS: EgressPolicy = Object.freeze({ mode: DEFAULTS.egressMode, allow: [], deny: [] });

@@ -34,6 +34,7 @@ export function buildDestination(name: string, raw: RawDestination, path: Path, 
     ...(raw.id_header !== undefined ? { idHeader: raw.id_header } : {}),
     ...(raw.timestamp_header !== undefined ? { timestampHeader: raw.timestamp_header } : {}),
     userAgent: raw.user_agent ?? DEFAULTS.userAgent,
+    disableAfterMs: c.ok(at("disable_after")) ? duration(raw.disable_after ?? DEFAULTS.disableAfter, at("disable_after"), c.issues) : 0,
   };
   if (raw.digest && c.open(at("digest"))) {
     const digest = buildDigest(raw.digest, at("digest"), c);

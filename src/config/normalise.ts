@@ -1,8 +1,9 @@
 import { isAbsolute, resolve } from "node:path";
+import { cidrProblem } from "../delivery/egress.ts";
 import { checkJsonata } from "../routing/jsonata.ts";
 import { checkTemplate } from "../routing/template.ts";
 import { HEADER_NAME, duration, size, type Ctx } from "./checks.ts";
-import { DEFAULTS } from "./defaults.ts";
+import { DEFAULT_EGRESS, DEFAULTS } from "./defaults.ts";
 import { buildDestination } from "./destination.ts";
 import { didYouMean, type Issues, type Path } from "./issues.ts";
 import { buildScheme, buildSecrets } from "./signatures.ts";
@@ -15,14 +16,16 @@ import {
   type RawRoute,
   type RawSource,
 } from "./schema.ts";
-import type {
-  Config,
-  EventTypeFrom,
-  FieldCondition,
-  RouteConfig,
-  SourceConfig,
-  TransformConfig,
-  VariableConfig,
+import {
+  MAX_REQUEST_BYTES,
+  type Config,
+  type EgressPolicy,
+  type EventTypeFrom,
+  type FieldCondition,
+  type RouteConfig,
+  type SourceConfig,
+  type TransformConfig,
+  type VariableConfig,
 } from "./types.ts";
 
 // Checks beyond the schema (units, references, crons, signatures), then the normalised Config.
@@ -55,16 +58,21 @@ export function normalise(raw: RawConfig, file: string, issues: Issues): Config 
       // `admin_token: "${RELAY_ADMIN_TOKEN:-}"` leaves the token out when the variable is unset.
       ...(server.admin_token ? { adminToken: server.admin_token } : {}),
       ...(server.metrics_token ? { metricsToken: server.metrics_token } : {}),
+      commitTimeoutMs: c.ok(["server", "commit_timeout"])
+        ? duration(server.commit_timeout ?? DEFAULTS.commitTimeout, ["server", "commit_timeout"], issues, { positive: true })
+        : 0,
     },
     storage: {
       path: storagePath(storage.path ?? DEFAULTS.storagePath, folder),
       retentionMs: c.ok(["storage", "retention"])
         ? duration(storage.retention ?? DEFAULTS.retention, ["storage", "retention"], issues, { positive: true })
         : 0,
+      minFreeBytes: c.ok(["storage", "min_free"]) ? size(storage.min_free ?? DEFAULTS.minFree, ["storage", "min_free"], issues, { zero: true }) : 0,
     },
     sources: {},
     destinations: {},
     routes: [],
+    egress: c.ok(["egress"]) ? egress(raw.egress, c.issues) : DEFAULT_EGRESS,
   };
 
   const ids = new Map<string, string>();
@@ -110,13 +118,25 @@ function storagePath(path: string, folder: string): string {
   return resolve(folder, path);
 }
 
+function egress(raw: RawConfig["egress"], issues: Issues): EgressPolicy {
+  const ranges = (key: "allow" | "deny") =>
+    (raw?.[key] ?? []).filter((text, i) => {
+      const problem = cidrProblem(text);
+      if (problem) issues.add(["egress", key, i], problem);
+      return !problem;
+    });
+  return { mode: raw?.mode ?? DEFAULTS.egressMode, allow: ranges("allow"), deny: ranges("deny") };
+}
+
 function buildSource(name: string, raw: RawSource, path: Path, c: Ctx): SourceConfig {
   const at = (...keys: Array<string | number>) => [...path, ...keys];
   const source: SourceConfig = {
     name,
     ...(raw.id !== undefined ? { id: raw.id } : {}),
     kind: raw.kind ?? DEFAULTS.kind,
-    maxBodyBytes: c.ok(at("max_body")) ? size(raw.max_body ?? DEFAULTS.maxBody, at("max_body"), c.issues) : 0,
+    maxBodyBytes: c.ok(at("max_body")) ? size(raw.max_body ?? DEFAULTS.maxBody, at("max_body"), c.issues, { max: MAX_REQUEST_BYTES }) : 0,
+    maxDepth: raw.max_depth ?? DEFAULTS.maxDepth,
+    redactHeaders: (raw.redact_headers ?? []).map((h) => h.toLowerCase()),
     eventType: c.ok(at("event_type")) ? eventType(raw.event_type ?? DEFAULTS.eventType, at("event_type"), c.issues) : { from: "source" },
     requireApiKey: raw.require_api_key ?? DEFAULTS.requireApiKey,
     variables: c.open(at("variables")) ? variables(raw.variables ?? [], at("variables"), c) : [],

@@ -143,7 +143,17 @@ const Source = Type.Object(
     kind: Type.Optional(
       literals(["generic", "typed"], `"generic": any JSON body; "typed": the {"type": ..., ...} envelope of API-key ingest. Default ${quoted(DEFAULTS.kind)}.`, DEFAULTS.kind),
     ),
-    max_body: Type.Optional(size(`Largest accepted body, as a size ("100kb", "1mb"; 1 kb = 1024 bytes) or bytes; larger gets 413. Default ${shown(DEFAULTS.maxBody)}.`, DEFAULTS.maxBody)),
+    max_body: Type.Optional(
+      size(`Largest accepted body, as a size ("100kb", "1mb"; 1 kb = 1024 bytes) or bytes, at most 16mb; larger gets 413. Default ${shown(DEFAULTS.maxBody)}.`, DEFAULTS.maxBody),
+    ),
+    max_depth: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 10000, default: DEFAULTS.maxDepth, description: `Deepest nesting of arrays and objects accepted in a body; deeper gets 400. Default ${shown(DEFAULTS.maxDepth)}.` }),
+    ),
+    redact_headers: Type.Optional(
+      Type.Array(headerName("A header name."), {
+        description: 'Further headers stored as "[redacted]" (credentials such as authorization, cookie, x-api-key, x-gitlab-token, x-auth-token, x-webhook-secret always are). Default: none.',
+      }),
+    ),
     event_type: Type.Optional(
       Type.String({
         pattern: EVENT_TYPE_PATTERN,
@@ -247,8 +257,28 @@ const Destination = Type.Object(
     user_agent: Type.Optional(Type.String({ minLength: 1, description: 'User-Agent header. Default "Relay/<version>".' })),
     digest: Type.Optional(Digest),
     circuit: Type.Optional(Circuit),
+    disable_after: Type.Optional(
+      duration(`Continuous failure after which the destination is disabled and its pending deliveries become dead (retryable); a reload or POST /api/destinations/<name>/enable turns it back on. Duration or milliseconds; 0 never disables. Default ${shown(DEFAULTS.disableAfter)}.`, DEFAULTS.disableAfter),
+    ),
   },
   { additionalProperties: false },
+);
+
+const Cidr = Type.String({ minLength: 1, description: 'An address range, e.g. "10.0.0.0/8", "fd00::/8" or "192.168.1.7".' });
+
+const Egress = Type.Object(
+  {
+    mode: Type.Optional(
+      Type.Union([Type.Literal("default"), Type.Literal("public-only")], {
+        default: DEFAULTS.egressMode,
+        description:
+          `"default": deliveries may reach public, private and loopback addresses, never link-local (cloud metadata), unspecified, multicast or broadcast ones; "public-only": private, loopback and other special ranges are refused too. Default ${quoted(DEFAULTS.egressMode)}.`,
+      }),
+    ),
+    allow: Type.Optional(Type.Array(Cidr, { description: "Ranges allowed even when the mode refuses them (deny still wins). Default: none." })),
+    deny: Type.Optional(Type.Array(Cidr, { description: "Ranges always refused. Default: none." })),
+  },
+  { additionalProperties: false, description: "Which addresses deliveries may connect to, checked on the resolved address of every attempt." },
 );
 
 const Condition = Type.Object(
@@ -315,6 +345,9 @@ export const RelayYamlSchema = Type.Object(
           metrics_token: Type.Optional(
             Type.String({ description: 'Bearer token GET /metrics requires, usually "${RELAY_METRICS_TOKEN}"; empty or absent: /metrics is open. Default: none.' }),
           ),
+          commit_timeout: Type.Optional(
+            duration(`Longest an ingest request waits for its commit (a write lock held elsewhere, a stalled disk) before it gets 503 with Retry-After. Duration or milliseconds. Default ${shown(DEFAULTS.commitTimeout)}.`, DEFAULTS.commitTimeout),
+          ),
         },
         { additionalProperties: false, description: "HTTP listener." },
       ),
@@ -326,6 +359,9 @@ export const RelayYamlSchema = Type.Object(
             Type.String({ minLength: 1, default: DEFAULTS.storagePath, description: `SQLite file; a relative path is read from the YAML file's folder. Default ${quoted(DEFAULTS.storagePath)}.` }),
           ),
           retention: Type.Optional(duration(`Delivered events older than this are purged, as a duration or milliseconds. Default ${shown(DEFAULTS.retention)}.`, DEFAULTS.retention)),
+          min_free: Type.Optional(
+            size(`Free space the database's disk must keep; below it ingest gets 503 with Retry-After, before SQLite runs out of space. Size or bytes; 0 turns the check off. Default ${shown(DEFAULTS.minFree)}.`, DEFAULTS.minFree),
+          ),
         },
         { additionalProperties: false, description: "Where events and deliveries are kept." },
       ),
@@ -343,6 +379,7 @@ export const RelayYamlSchema = Type.Object(
       }),
     ),
     routes: Type.Optional(Type.Array(Route, { description: "Which events go where, and in what shape. Default: none." })),
+    egress: Type.Optional(Egress),
   },
   { additionalProperties: false, title: "relay.yaml", description: "Configuration of Relay, the self-hosted webhook relay gateway." },
 );

@@ -1,5 +1,7 @@
 // The validated, normalised configuration every other module reads.
 // `load.ts` turns relay.yaml into this shape; durations are milliseconds, sizes are bytes.
+/** The largest request body the server accepts at all; a source's max_body cannot exceed it. */
+export const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
 export type FieldType = "string" | "number" | "boolean" | "object" | "array";
 
@@ -11,6 +13,18 @@ export interface Config {
   sources: Record<string, SourceConfig>;
   destinations: Record<string, DestinationConfig>;
   routes: RouteConfig[];
+  /** Which addresses deliveries may connect to; every destination carries it too. */
+  egress?: EgressPolicy;
+}
+
+/** Which resolved addresses deliveries may connect to (data; delivery/egress.ts decides). */
+export interface EgressPolicy {
+  /** "default": refuse only ranges no receiver lives in; "public-only": refuse private and loopback ranges too. */
+  mode: "default" | "public-only";
+  /** Ranges allowed even when the mode refuses them. */
+  allow: string[];
+  /** Ranges always refused. */
+  deny: string[];
 }
 
 export interface ServerConfig {
@@ -20,6 +34,8 @@ export interface ServerConfig {
   adminToken?: string;
   /** When set, GET /metrics needs `Authorization: Bearer <token>`; absent: /metrics is open. */
   metricsToken?: string;
+  /** Longest an ingest request waits for its commit before 503 + Retry-After. Default 5s. */
+  commitTimeoutMs?: number;
 }
 
 export interface StorageConfig {
@@ -27,6 +43,8 @@ export interface StorageConfig {
   path: string;
   /** Delivered events older than this are purged. Default 30d. */
   retentionMs: number;
+  /** Free space the database's disk keeps; below it ingest gets 503. 0: no check. Default 64mb. */
+  minFreeBytes?: number;
 }
 
 /** Where an event's type is read from; the source name is the fallback when the field is absent. */
@@ -89,6 +107,10 @@ export interface SourceConfig {
   kind: "generic" | "typed";
   /** Default 100kb. */
   maxBodyBytes: number;
+  /** Deepest nesting of arrays/objects accepted. Default 64. */
+  maxDepth?: number;
+  /** Lower-case header names stored as "[redacted]", besides the built-in credential headers. */
+  redactHeaders?: string[];
   eventType: EventTypeFrom;
   /** When true, POST /api/webhook/:id also needs an API key bound to this source (or unbound) with webhook:write. */
   requireApiKey: boolean;
@@ -135,6 +157,8 @@ export interface DestinationConfig {
   digest?: DigestConfig;
   /** Endpoint health; the loader fills it when the YAML has `circuit:`, else DEFAULT_CIRCUIT (config/defaults.ts) applies. */
   circuit?: CircuitConfig;
+  /** Continuous failure after which the destination is disabled; 0 never. Default 5d. */
+  disableAfterMs?: number;
 }
 
 export interface CircuitConfig {

@@ -1,5 +1,5 @@
 import type { Clock } from "../clock.ts";
-import type { DestinationConfig } from "../config/types.ts";
+import type { DestinationConfig, EgressPolicy } from "../config/types.ts";
 import type { ClaimedDelivery, Settlement } from "../store/store.ts";
 import { settlementFor } from "./outcome.ts";
 import { buildRequest } from "./request.ts";
@@ -11,11 +11,12 @@ export async function attemptDelivery(
   d: ClaimedDelivery,
   clock: Clock,
   random: () => number = Math.random,
+  egress?: EgressPolicy,
 ): Promise<Settlement> {
   let result: AttemptResult;
   try {
     const req = buildRequest(dest, { deliveryId: d.id, eventType: d.eventType, body: d.body }, clock.now());
-    result = await sendAttempt(req, dest.timeoutMs, clock);
+    result = await sendAttempt(req, dest.timeoutMs, clock, egress);
   } catch (error) {
     result = { startedAt: clock.now(), durationMs: 0, statusCode: null, responseBody: "", retryAfterMs: null, error: String(error) };
   }

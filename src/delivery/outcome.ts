@@ -17,6 +17,8 @@ export function settlementFor(
     response: result.statusCode === null ? null : excerpt(result.responseBody),
     error: result.error,
   };
+  // The policy will refuse it again: not retried until the config changes (a reload revives it).
+  if (result.refused) return { deliveryId: delivery.id, attempt, outcome: "dead", error: result.refused };
   let error = result.error;
   if (result.statusCode !== null) {
     const verdict = isAcknowledged(dest.ack, result.statusCode, result.responseBody);

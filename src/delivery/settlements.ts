@@ -15,10 +15,15 @@ export interface SettlementBatcherOptions {
   batchMs: number;
   /** Called for each settlement once it is written. */
   onSettled?: (s: Settlement, dest: DestinationConfig) => void;
+  /** Told when a batch is written (health). */
+  storage?: { succeeded(): void };
+  /** Reports a failed write; default log.error (the worker passes one that logs a repeated error once per interval). */
+  storeError?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
 /** Gathers finished attempts and writes them to the store in batches; logs each once written. */
-export function settlementBatcher({ store, log, batchMs, onSettled }: SettlementBatcherOptions) {
+export function settlementBatcher({ store, log, batchMs, onSettled, storage, storeError }: SettlementBatcherOptions) {
+  const reportError = storeError ?? ((msg: string, fields: Record<string, unknown>) => log.error(msg, fields));
   let batch: Finished[] = [];
   let scheduled = false;
   const writing = new Set<Promise<void>>();
@@ -30,13 +35,14 @@ export function settlementBatcher({ store, log, batchMs, onSettled }: Settlement
     if (written.length === 0) return Promise.resolve();
     const write = store.settle(written.map((b) => b.s)).then(
       () => {
+        storage?.succeeded();
         for (const { s, dest, d } of written) {
           logSettlement(log, s, dest, d);
           onSettled?.(s, dest);
         }
       },
       // The leases will expire and the deliveries be retried: at-least-once holds.
-      (error) => log.error("settle failed", { error: String(error), count: written.length }),
+      (error) => reportError("settle failed", { error: String(error), count: written.length }),
     );
     writing.add(write);
     write.finally(() => writing.delete(write));

@@ -1,9 +1,10 @@
 import type { Clock } from "../clock.ts";
 import type { Config, DestinationConfig } from "../config/types.ts";
-import type { Logger } from "../log.ts";
+import { repeatedError, type Logger } from "../log.ts";
 import type { ClaimedDelivery, Settlement, Store } from "../store/store.ts";
 import * as circuit from "./circuit.ts";
 import { attemptDelivery } from "./attempt.ts";
+import * as backoff from "./backoff.ts";
 import { Lane } from "./lane.ts";
 import { Loop } from "./loop.ts";
 import { settlementBatcher } from "./settlements.ts";
@@ -21,6 +22,8 @@ export interface WorkerOptions {
   random?: () => number;
   /** Finished attempts are settled, and their slots refilled, in groups gathered over this long (ms). */
   batchMs?: number;
+  /** Told when the store refuses or accepts the worker's writes (health). */
+  storage?: { failed(reason: string): void; succeeded(): void };
   /** Called after each settled attempt (metrics, tests). */
   onSettled?: (s: Settlement, dest: DestinationConfig) => void;
 }
@@ -34,6 +37,9 @@ export function createWorker(opts: WorkerOptions) {
   const leaseMarginMs = opts.leaseMarginMs ?? 30_000;
   const random = opts.random ?? Math.random;
   const batchMs = opts.batchMs ?? 1;
+  // Failing claims (storage full or failing) wait, capped exponentially, instead of spinning; their errors are counted.
+  let claimBackoff = backoff.NO_BACKOFF;
+  const storeError = repeatedError(log, () => clock.now());
 
   const lanes = new Map<string, Lane>();
   const laneOf = (name: string) => {
@@ -46,7 +52,7 @@ export function createWorker(opts: WorkerOptions) {
   const active = new Set<Promise<void>>();
   let startedTotal = 0;
   let lastSweep = 0;
-  const settlements = settlementBatcher({ store, log, batchMs, onSettled: opts.onSettled });
+  const settlements = settlementBatcher({ store, log, batchMs, onSettled: opts.onSettled, storage: opts.storage, storeError });
   // Lease releases on their way to the store; stop() and runOnce() wait for them.
   const releasing = new Set<Promise<void>>();
 
@@ -66,7 +72,7 @@ export function createWorker(opts: WorkerOptions) {
   };
 
   const deliver = async (dest: DestinationConfig, lane: Lane, d: ClaimedDelivery): Promise<void> => {
-    const s = await attemptDelivery(dest, d, clock, random);
+    const s = await attemptDelivery(dest, d, clock, random, opts.config().egress);
     // The circuit learns now, not at the deferred settle: the slot this attempt frees is reused before that.
     const verdict = circuit.verdictOf(s.outcome, s.attempt.statusCode);
     setCircuit(lane, circuit.afterAttempt(lane.circuit, d.id, verdict, clock.now(), circuit.circuitSettings(dest)), {
@@ -112,7 +118,7 @@ export function createWorker(opts: WorkerOptions) {
     const write = store.release(queue.map((q) => q.d.id)).then(
       () => undefined,
       // The leases then expire and the sweep puts the rows back in line.
-      (error) => log.error("release failed", { error: String(error), destination: lane.name }),
+      (error) => storeError("release failed", { error: String(error), destination: lane.name }),
     );
     releasing.add(write);
     write.finally(() => releasing.delete(write));
@@ -132,6 +138,7 @@ export function createWorker(opts: WorkerOptions) {
       .claim(dest.name, want, now, leaseUntil - now)
       .then(
         (rows) => {
+          claimBackoff = backoff.NO_BACKOFF;
           if (rows.length < want) lane.exhausted = true;
           for (const d of rows) lane.queue.push({ d, leaseUntil });
           // The destination may have gone from the config, been paused, or had its circuit open while the claim was
@@ -140,7 +147,11 @@ export function createWorker(opts: WorkerOptions) {
           if (!(dest.name in opts.config().destinations) || c.paused || (forClosedCircuit && c.status !== "closed")) void releaseQueued(lane);
           else dispatch(dest, clock.now());
         },
-        (error) => log.error("claim failed", { error: String(error), destination: dest.name }),
+        (error) => {
+          claimBackoff = backoff.afterFailure(claimBackoff, clock.now());
+          opts.storage?.failed(String(error));
+          storeError("claim failed", { error: String(error), destination: dest.name, retryInMs: backoff.waitMs(claimBackoff, clock.now()) });
+        },
       )
       .finally(() => {
         lane.claiming = null;
@@ -150,7 +161,8 @@ export function createWorker(opts: WorkerOptions) {
   /** Claims for a lane's queue when it runs low, in one batch; at most one claim per lane is out. */
   const refill = (dest: DestinationConfig, now: number): void => {
     const lane = laneOf(dest.name);
-    const want = lane.claimWant(dest, now);
+    // While claims keep failing (storage full or failing), no lane claims until the back-off has passed.
+    const want = backoff.waitMs(claimBackoff, now) > 0 ? 0 : lane.claimWant(dest, now);
     if (want > 0) claimFor(dest, lane, want, now);
   };
 
@@ -164,7 +176,7 @@ export function createWorker(opts: WorkerOptions) {
       lastSweep = now;
       store.releaseExpiredLeases(now).then(
         (released) => released > 0 && log.warn("expired leases released", { count: released }),
-        (error) => log.error("lease sweep failed", { error: String(error) }),
+        (error) => storeError("lease sweep failed", { error: String(error) }),
       );
     }
     const destinations = opts.config().destinations;
@@ -184,7 +196,7 @@ export function createWorker(opts: WorkerOptions) {
       const due = laneOf(dest.name).dueAt(dest, () => store.nextDueAt(dest.name));
       if (due !== null && due !== "skip") budget = Math.min(budget, Math.max(0, due - now));
     }
-    return budget;
+    return Math.max(budget, backoff.waitMs(claimBackoff, now));
   };
 
   const loop = new Loop({

@@ -15,7 +15,7 @@ const FlushSchema = t.Object({
   ),
   items: t.Integer({ description: "items sent by this flush, all parts together" }),
 });
-const ErrorSchema = t.Object({ error: t.String() });
+const ErrorSchema = t.Object({ error: t.String(), code: t.String() });
 
 /** Admin: `POST /api/digests/:destination/flush` sends a digest destination's held items now. */
 export function digestPlugin(scheduler: Pick<DigestScheduler, "flush">, authorize: AuthorizeAdmin) {

@@ -3,17 +3,27 @@ import { getPath } from "../routing/path.ts";
 
 // Pure readings of an inbound request, shared by the HTTP shell and `relay try`.
 
-/** Headers never stored with an event: credentials and signatures. */
-const CREDENTIAL_HEADERS = new Set(["authorization", "proxy-authorization", "cookie", "x-api-key"]);
+/** Headers that carry sender credentials: stored as "[redacted]", so their presence shows but never their value. */
+const CREDENTIAL_HEADERS = new Set([
+  "authorization",
+  "proxy-authorization",
+  "cookie",
+  "x-api-key",
+  "x-gitlab-token",
+  "x-auth-token",
+  "x-webhook-secret",
+]);
+export const REDACTED = "[redacted]";
 
-/** Lower-cased headers minus credentials and the source's own signature header. */
+/** Lower-cased headers with credentials (built-in and the source's redact_headers) redacted, minus the signature header. */
 export function storedHeaders(headers: Headers, source: SourceConfig): Record<string, string> {
   const skip = source.verify?.scheme.header.toLowerCase();
+  const extra = source.redactHeaders ?? [];
   const out: Record<string, string> = {};
   headers.forEach((value, name) => {
     const key = name.toLowerCase();
-    if (CREDENTIAL_HEADERS.has(key) || key === skip) return;
-    out[key] = value;
+    if (key === skip) return;
+    out[key] = CREDENTIAL_HEADERS.has(key) || extra.includes(key) ? REDACTED : value;
   });
   return out;
 }

@@ -22,8 +22,8 @@ const AcceptedSchema = t.Object({
   id: t.String({ description: "event id (evt_…); a repeated idempotency key returns the first event's id" }),
   duplicate: t.Optional(t.Literal(true)),
 });
-const ErrorSchema = t.Object({ error: t.String() });
-const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema, 429: ErrorSchema };
+const ErrorSchema = t.Object({ error: t.String(), code: t.String() });
+const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema, 429: ErrorSchema, 503: ErrorSchema };
 
 export function ingestPlugin(deps: IngestDeps) {
   // Documents the sources configured at start: each one's declared variables, or the typed envelopes.
@@ -71,7 +71,7 @@ export function ingestPlugin(deps: IngestDeps) {
           tags: ["ingest"],
           summary: "Receive a webhook for a source",
           description:
-            "JSON only (415 otherwise); body limit per source (413); malformed JSON 400. A source with requireApiKey also needs `x-api-key` or `Authorization: Bearer` with scope webhook:write, bound to this source or unbound (401/403/429). The event and its outbox rows are committed and synced before the 202.",
+            "JSON only (415 otherwise); body limit per source (413); malformed JSON 400. A source with requireApiKey also needs `x-api-key` or `Authorization: Bearer` with scope webhook:write, bound to this source or unbound (401/403/429). The event and its outbox rows are committed and synced before the 202. 503 with Retry-After when storage is failing, the commit does not finish within server.commit_timeout, or free disk space is below storage.min_free.",
           requestBody,
         },
       },

@@ -8,7 +8,7 @@ import { eventLoopLag, processFamilies } from "./process-metrics.ts";
 
 export type ReceivedOutcome = "accepted" | "duplicate" | "rejected";
 
-const CIRCUIT_STATES = ["closed", "open", "half_open", "paused"] as const;
+const CIRCUIT_STATES = ["closed", "open", "half_open", "paused", "disabled"] as const;
 const ATTEMPT_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 export interface MetricsDeps {
@@ -68,7 +68,7 @@ export function createMetrics(deps: MetricsDeps) {
       all.push({
         type: "gauge",
         name: "relay_destination_circuit",
-        help: "1 for the circuit state each destination is in (closed, open, half_open, paused), 0 for the others.",
+        help: "1 for the circuit state each destination is in (closed, open, half_open, paused, disabled after failing for days), 0 for the others.",
         samples: deps.destinations().flatMap((destination) => {
           const current = destinationState(destination);
           return CIRCUIT_STATES.map((state) => ({ labels: { destination, state }, value: state === current ? 1 : 0 }));
@@ -131,7 +131,7 @@ export function metricsPlugin({ metrics, token }: MetricsRouteDeps) {
           "Text exposition format 0.0.4. Open unless server.metrics_token is set; then send `Authorization: Bearer <metrics_token>` (401 otherwise).",
         responses: {
           200: { description: "metrics", content: { "text/plain": { schema: { type: "string" } } } },
-          401: { description: "missing or wrong metrics token", content: { "application/json": { schema: { type: "object", properties: { error: { type: "string" } } } } } },
+          401: { description: "missing or wrong metrics token", content: { "application/json": { schema: { type: "object", properties: { error: { type: "string" }, code: { type: "string" } } } } } },
         },
       },
     },

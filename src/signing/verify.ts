@@ -4,7 +4,13 @@ import { decodeSecret, fill, has, mac, schemeProblem } from "./hmac.ts";
 import { errorMessage } from "../errors.ts";
 
 export type VerifyResult =
-  | { ok: true; messageId?: string; timestamp?: number }
+  | {
+      ok: true;
+      messageId?: string;
+      timestamp?: number;
+      /** What makes a replay of this exact signed message recognisable: the signed message id, else the signature. */
+      replayKey?: string;
+    }
   | { ok: false; reason: string };
 
 const MAX_HEADER_CHARS = 8192;
@@ -47,7 +53,7 @@ function check(cfg: VerifyConfig, req: { headers: Record<string, string>; body: 
   if (trimmed === "") return fail(`empty header ${headerName}`);
   if (trimmed.length > MAX_HEADER_CHARS) return fail(`header ${headerName} too long`);
 
-  const parts = valueMatcher(scheme).exec(trimmed);
+  const parts = valueMatcher(scheme).exec(trimmed) ?? reordered(scheme, trimmed);
   if (!parts?.groups) return fail(`malformed header ${headerName}`);
 
   let timestampText: string | undefined = parts.groups.ts;
@@ -78,11 +84,11 @@ function check(cfg: VerifyConfig, req: { headers: Record<string, string>; body: 
     body: req.body,
   });
   // Compare every candidate with every key and never stop early, so timing says nothing about which matched.
-  let matched = false;
+  let matched: Buffer | null = null;
   for (const key of keys) {
     const expected = mac(key, signed);
     for (const candidate of candidates) {
-      if (candidate.length === expected.length && timingSafeEqual(candidate, expected)) matched = true;
+      if (candidate.length === expected.length && timingSafeEqual(candidate, expected)) matched = expected;
     }
   }
   if (!matched) return fail("no matching signature");
@@ -90,7 +96,15 @@ function check(cfg: VerifyConfig, req: { headers: Record<string, string>; body: 
   if (timestamp !== undefined && Math.abs(nowMs - timestamp * 1000) > cfg.toleranceMs) {
     return fail("timestamp outside tolerance");
   }
-  return { ok: true, ...(messageId ? { messageId } : {}), ...(timestamp !== undefined ? { timestamp } : {}) };
+  // A signed id names the message; without one, a timestamped signature is unique to its message and second.
+  const signedId = messageId && has(scheme.signedString, "id") ? messageId : undefined;
+  const replayKey = signedId ?? (timestamp !== undefined ? `sig:${matched.toString("hex")}` : undefined);
+  return {
+    ok: true,
+    ...(messageId ? { messageId } : {}),
+    ...(timestamp !== undefined ? { timestamp } : {}),
+    ...(replayKey ? { replayKey } : {}),
+  };
 }
 
 function fail(reason: string): VerifyResult {
@@ -123,10 +137,26 @@ function valueMatcher(scheme: SignatureScheme): RegExp {
   return new RegExp(`^${source}$`);
 }
 
+/**
+ * A "<prefix>{timestamp}<sep>{signatures}" value whose parts come in another order (`v1=…,t=…`), as Stripe's
+ * libraries accept: the one part with the timestamp prefix is the timestamp, the others are the signatures.
+ */
+function reordered(scheme: SignatureScheme, value: string): { groups: { ts: string; sigs: string } } | null {
+  const shape = /^([^{}]*)\{timestamp\}([^{}]+)\{signatures\}$/.exec(scheme.valueFormat);
+  if (!shape || shape[2] !== scheme.separator) return null;
+  const [, prefix, separator] = shape;
+  const items = value.split(separator);
+  const stamps = items.filter((item) => item.trim().startsWith(prefix));
+  if (stamps.length !== 1) return null;
+  return { groups: { ts: stamps[0].trim().slice(prefix.length), sigs: items.filter((item) => item !== stamps[0]).join(separator) } };
+}
+
 /** MAC bytes of every well-formed signature in the list; items in another format (e.g. `v0=`) are skipped. */
 function signatures(scheme: SignatureScheme, list: string): Buffer[] {
   const [prefix, suffix] = scheme.signatureFormat.split("{signature}");
-  const items = scheme.separator === null ? [list] : list.split(scheme.separator);
+  // Repeated header lines arrive joined by ", " (as the svix library reads them): each line is a list of its own.
+  const lines = scheme.separator === ", " ? [list] : list.split(", ");
+  const items = scheme.separator === null ? lines : lines.flatMap((line) => line.split(scheme.separator!));
   const out: Buffer[] = [];
   for (const raw of items) {
     const item = raw.trim();

@@ -42,7 +42,6 @@ export function apiKeyTable(store: Store) {
   const revokeRow = sqlite.query<unknown, { id: string; now: number }>(
     `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $now) WHERE id = $id`,
   );
-  const touchRow = sqlite.query<unknown, { id: string; now: number }>(`UPDATE api_keys SET last_used_at = $now WHERE id = $id`);
 
   return {
     /** Throws on a duplicate id (SQLITE_CONSTRAINT_PRIMARYKEY). */
@@ -71,10 +70,6 @@ export function apiKeyTable(store: Store) {
     /** True when the key exists (and is now revoked). */
     revoke(id: string, now: number): boolean {
       return revokeRow.run({ id, now }).changes > 0;
-    },
-
-    touch(id: string, now: number): void {
-      touchRow.run({ id, now });
     },
   };
 }

@@ -94,4 +94,13 @@ export const migrations: string[] = [
   `
   DROP INDEX events_received_at;
   `,
+  // A destination failing for days is disabled; when its failure began survives restarts.
+  `
+  CREATE TABLE destination_health (
+    destination TEXT PRIMARY KEY,
+    failing_since INTEGER,
+    disabled_at INTEGER,
+    disabled_reason TEXT
+  );
+  `,
 ];

@@ -52,6 +52,13 @@ export function openStore(path: string, options: StoreOptions = {}) {
     `INSERT INTO source_ids (source, id, created_at) VALUES ($source, $id, $createdAt) ON CONFLICT DO NOTHING`,
   );
   const appendDeliveries = sqlite.transaction(deliveryInserter(sqlite));
+  const destinationHealth = sqlite.query<{ destination: string; failingSince: number | null; disabledAt: number | null }, []>(
+    `SELECT destination, failing_since AS failingSince, disabled_at AS disabledAt FROM destination_health`,
+  );
+  const enableRow = sqlite.query(`UPDATE destination_health SET disabled_at = NULL, disabled_reason = NULL, failing_since = NULL WHERE destination = $destination`);
+  const reviveRefusedRows = sqlite.query(
+    `UPDATE deliveries SET status = 'pending', next_attempt_at = $now WHERE status = 'dead' AND last_error LIKE 'egress refused:%'`,
+  );
 
   const commitListeners = new Set<() => void>();
   const notifyCommit = () => {
@@ -150,6 +157,36 @@ export function openStore(path: string, options: StoreOptions = {}) {
     /** One bounded retention transaction (retention.ts), queued on the writer between ingest commits. */
     purgeBatch(cutoffId: string, cursor: RetentionCursor, limit: number): Promise<PurgeBatch> {
       return writer.call("purgeBatch", cutoffId, cursor, limit);
+    },
+
+    /** Deliveries the egress policy refused go back in line (the policy changed); returns how many. */
+    reviveEgressRefused(now: number): number {
+      return reviveRefusedRows.run({ now }).changes;
+    },
+
+    /** Failure runs and disabled destinations, as stored (read at start). */
+    destinationHealth() {
+      return destinationHealth.all();
+    },
+
+    /** When a destination's run of failures began, or null; written by the writer thread. */
+    setFailingSince(destination: string, since: number | null): Promise<void> {
+      return writer.call("setFailingSince", destination, since);
+    },
+
+    /** Disables a destination and makes its pending deliveries dead; resolves with how many. */
+    disableDestination(destination: string, at: number, reason: string): Promise<number> {
+      return writer.call("disableDestination", destination, at, reason);
+    },
+
+    /** Turns a disabled destination back on (an admin action or a reload; rare, on this connection). */
+    enableDestination(destination: string): void {
+      enableRow.run({ destination });
+    },
+
+    /** Key usage, written by the writer thread; the caller does not wait for the write lock. */
+    touchApiKey(id: string, now: number): Promise<void> {
+      return writer.call("touchApiKey", id, now);
     },
 
     /** At start-up nothing can be in flight: one process owns the file. */

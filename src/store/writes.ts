@@ -170,8 +170,39 @@ export function hotWrites(sqlite: Database, durability: CommitDurability) {
     }
   });
 
+  const setFailingSince = sqlite.query(
+    `INSERT INTO destination_health (destination, failing_since) VALUES ($destination, $since)
+     ON CONFLICT (destination) DO UPDATE SET failing_since = $since`,
+  );
+  const setDisabled = sqlite.query(
+    `INSERT INTO destination_health (destination, failing_since, disabled_at, disabled_reason) VALUES ($destination, NULL, $at, $reason)
+     ON CONFLICT (destination) DO UPDATE SET disabled_at = $at, disabled_reason = $reason, failing_since = NULL`,
+  );
+  const killPending = sqlite.query(
+    `UPDATE deliveries SET status = 'dead', last_error = $reason WHERE destination = $destination AND status = 'pending'`,
+  );
+  const disableDestination = sqlite.transaction((destination: string, at: number, reason: string): number => {
+    setDisabled.run({ destination, at, reason });
+    return killPending.run({ destination, reason }).changes;
+  });
+  const touchKey = sqlite.query(`UPDATE api_keys SET last_used_at = MAX(COALESCE(last_used_at, 0), $now) WHERE id = $id`);
   return {
     ...retentionWrites(sqlite),
+
+    /** When a destination's current run of failures began (null: it is succeeding). */
+    setFailingSince(destination: string, since: number | null): void {
+      setFailingSince.run({ destination, since });
+    },
+
+    /** Disables a destination: its pending deliveries become dead (retryable by an admin); returns how many. */
+    disableDestination(destination: string, at: number, reason: string): number {
+      return disableDestination.immediate(destination, at, reason);
+    },
+
+    /** Records when an API key was last used (in the background: never on the thread that answers requests). */
+    touchApiKey(id: string, now: number): void {
+      touchKey.run({ id, now });
+    },
 
     /** One commit group: every record in one transaction (synced as `durability` says); a failing record fails alone. */
     record(group: RecordInput[]): RecordOutcome[] {

@@ -68,7 +68,7 @@ describe("dead deliveries, retried once the receiver recovers", () => {
     expect(res.json).toMatchObject({ id: first.id, status: "pending", attempts: 0, lastError: null });
     const again = await rig.h.call("POST", `/api/deliveries/${first.id}/retry`, { headers: admin });
     expect(again.status).toBe(409);
-    expect(again.json).toEqual({ error: "delivery is pending; only a dead delivery can be retried" });
+    expect(again.json).toEqual({ error: "delivery is pending; only a dead delivery can be retried", code: "conflict" });
 
     await rig.h.relay.worker.runOnce();
     expect(rig.flaky.received.at(-1)!.headers["x-relay-delivery-id"]).toBe(first.id);
@@ -79,7 +79,7 @@ describe("dead deliveries, retried once the receiver recovers", () => {
 
     const unknown = await rig.h.call("POST", "/api/deliveries/dlv_nope/retry", { headers: admin });
     expect(unknown.status).toBe(404);
-    expect(unknown.json).toEqual({ error: "unknown delivery" });
+    expect(unknown.json).toEqual({ error: "unknown delivery", code: "not_found" });
   });
 
   test("a delivery whose transform failed has no body to resend: 409, and retry-dead leaves it", async () => {
@@ -91,7 +91,7 @@ describe("dead deliveries, retried once the receiver recovers", () => {
 
     const res = await rig.h.call("POST", `/api/deliveries/${dead.id}/retry`, { headers: admin });
     expect(res.status).toBe(409);
-    expect(res.json).toEqual({ error: "delivery has no body (its transform failed); replay the event to render it again" });
+    expect(res.json).toEqual({ error: "delivery has no body (its transform failed); replay the event to render it again", code: "conflict" });
     expect((await rig.h.call("POST", "/api/destinations/steady/retry-dead", { headers: admin })).json).toEqual({ retried: 0 });
     expect((await get(rig.h, "/api/deliveries?status=dead")).deliveries).toHaveLength(1);
   });
@@ -100,7 +100,7 @@ describe("dead deliveries, retried once the receiver recovers", () => {
     rig = await startRig();
     const res = await rig.h.call("POST", "/api/destinations/nowhere/retry-dead", { headers: admin });
     expect(res.status).toBe(404);
-    expect(res.json).toEqual({ error: 'unknown destination "nowhere"' });
+    expect(res.json).toEqual({ error: 'unknown destination "nowhere"', code: "not_found" });
   });
 });
 

@@ -118,7 +118,7 @@ describe("GET /api/destinations", () => {
     const [dead] = (await get(rig.h, "/api/deliveries?status=dead&destination=flaky")).deliveries;
     const retry = await rig.h.call("POST", `/api/deliveries/${dead.id}/retry`, { headers: admin });
     expect(retry.status).toBe(409);
-    expect(retry.json).toEqual({ error: 'destination "flaky" is no longer configured' });
+    expect(retry.json).toEqual({ error: 'destination "flaky" is no longer configured', code: "conflict" });
     expect((await rig.h.call("POST", "/api/destinations/flaky/retry-dead", { headers: admin })).status).toBe(404);
   });
 
@@ -208,6 +208,6 @@ describe("POST /api/destinations/:name/test", () => {
     rig = await startRig();
     const res = await rig.h.call("POST", "/api/destinations/nowhere/test", { headers: admin });
     expect(res.status).toBe(404);
-    expect(res.json).toEqual({ error: 'unknown destination "nowhere"' });
+    expect(res.json).toEqual({ error: 'unknown destination "nowhere"', code: "not_found" });
   });
 });

@@ -17,19 +17,19 @@ describe("who may use the admin API", () => {
     const body = { name: "x" };
     const none = await h.call("POST", "/api/api-keys", { body });
     expect(none.status).toBe(401);
-    expect(none.json).toEqual({ error: "missing API key" });
+    expect(none.json).toEqual({ error: "missing API key", code: "unauthorized" });
 
     const wrongs: Array<Record<string, string>> = [{ authorization: `Bearer ${ADMIN_TOKEN}x` }, { "x-api-key": ADMIN_TOKEN.slice(1) }];
     for (const headers of wrongs) {
       const wrong = await h.call("GET", "/api/api-keys", { headers });
       expect(wrong.status).toBe(401);
-      expect(wrong.json).toEqual({ error: "invalid API key" });
+      expect(wrong.json).toEqual({ error: "invalid API key", code: "unauthorized" });
     }
 
     const writer = await createKeyViaApi(h, { name: "writer", scopes: ["webhook:write"] });
     const forbidden = await h.call("DELETE", `/api/api-keys/${writer.id}`, { headers: { "x-api-key": writer.key } });
     expect(forbidden.status).toBe(403);
-    expect(forbidden.json).toEqual({ error: "API key lacks scope admin" });
+    expect(forbidden.json).toEqual({ error: "API key lacks scope admin", code: "forbidden" });
     expect((await h.call("GET", "/api/api-keys", { headers: admin })).json.keys[0].revokedAt).toBeNull();
   });
 
@@ -141,7 +141,7 @@ describe("DELETE /api/api-keys/:id", () => {
     expect(use.status).toBe(401);
     const unknown = await h.call("DELETE", "/api/api-keys/nosuchkey0", { headers: admin });
     expect(unknown.status).toBe(404);
-    expect(unknown.json).toEqual({ error: "unknown API key" });
+    expect(unknown.json).toEqual({ error: "unknown API key", code: "not_found" });
   });
 });
 

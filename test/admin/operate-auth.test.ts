@@ -31,9 +31,9 @@ describe("the operating endpoints need an admin", () => {
     const writer = await createKeyViaApi(rig.h, { name: "writer", scopes: ["webhook:write"] });
     for (const [method, path] of endpoints()) {
       const none = await rig.h.call(method, path);
-      expect({ path, status: none.status, body: none.json }).toEqual({ path, status: 401, body: { error: "missing API key" } });
+      expect({ path, status: none.status, body: none.json }).toEqual({ path, status: 401, body: { error: "missing API key", code: "unauthorized" } });
       const forbidden = await rig.h.call(method, path, { headers: { "x-api-key": writer.key } });
-      expect({ path, status: forbidden.status, body: forbidden.json }).toEqual({ path, status: 403, body: { error: "API key lacks scope admin" } });
+      expect({ path, status: forbidden.status, body: forbidden.json }).toEqual({ path, status: 403, body: { error: "API key lacks scope admin", code: "forbidden" } });
     }
     expect(rig.steady.received).toHaveLength(0);
     const event = await rig.h.call("GET", `/api/events/${eventId}`, { headers: admin });

@@ -44,6 +44,7 @@ describe("a planted violation fails", () => {
     ["app.ts may not import delivery", "app.ts", `import { createWorker } from "./delivery/worker.ts";`],
     ["config may not import routing", "config/normalise.ts", `import { matchRoutes } from "../routing/match.ts";`],
     ["config may not import delivery", "config/load.ts", `import { x } from '../delivery/policy.ts';`],
+    ["config may not import delivery", "config/normalise.ts", `import { resolveTarget } from "../delivery/send.ts";`],
     ["signing may not import config", "signing/verify.ts", `import { loadConfig } from "../config/load";`],
     ["routing may not import store", "routing/plan.ts", `import { openStore } from "../store/store.ts";`],
     ["store may not import config", "store/store.ts", `import { loadConfig } from "../config/load.ts";`],
@@ -63,6 +64,8 @@ describe("a planted violation fails", () => {
     ["pure modules do no I/O", "delivery/circuit.ts", `import type { X } from "../config/types.ts"; import "../store/store.ts";`],
     ["pure modules do no I/O", "routing/jsonata.ts", `export const get = (url: string) => fetch(url);`],
     ["pure modules do no I/O", "signing/sign.ts", `export const read = () => Bun.file("/etc/hosts").text();`],
+    ["pure modules do no I/O", "delivery/egress.ts", `import { lookup } from "node:dns/promises";`],
+    ["pure modules do no I/O", "delivery/backoff.ts", `export const wait = () => Bun.connect({ hostname: "db", port: 5432 });`],
     ["thing.ts belongs to no module of the table", "thing.ts", `export const x = 1;`],
   ])("%s (%s)", (rule, path, text) => {
     expect(broken(path, text)).toEqual([rule]);
@@ -78,6 +81,7 @@ describe("a planted violation fails", () => {
   test("allowed imports pass: the kernel, the module itself, its table entries, packages, type-only imports", () => {
     expect(broken("digest/scheduler.ts", `import { nextAttemptAt } from "../delivery/policy.ts";`)).toEqual([]);
     expect(broken("config/normalise.ts", `import { schemeFromPreset } from "../signing/presets.ts";`)).toEqual([]);
+    expect(broken("config/normalise.ts", `import { cidrProblem } from "../delivery/egress.ts";`)).toEqual([]);
     expect(broken("routing/plan.ts", `import { newId } from "../ids.ts"; import type { Store } from "../store/store.ts";`)).toEqual([]);
     expect(broken("routing/render.ts", `import jsonata from "jsonata"; import { createHmac } from "node:crypto";`)).toEqual([]);
     expect(broken("version.ts", `import pkg from "../package.json" with { type: "json" };`)).toEqual([]);

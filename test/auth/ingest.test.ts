@@ -36,7 +36,7 @@ describe("POST /api/webhook (the key names the source)", () => {
     const { key } = await createKeyViaApi(h, { name: "any", scopes: ["webhook:write"] });
     const res = await h.call("POST", "/api/webhook", { headers: { "x-api-key": key }, body: order });
     expect(res.status).toBe(400);
-    expect(res.json).toEqual({ error: "API key is not bound to a source" });
+    expect(res.json).toEqual({ error: "API key is not bound to a source", code: "bad_request" });
     expect(events()).toEqual([]);
   });
 
@@ -44,7 +44,7 @@ describe("POST /api/webhook (the key names the source)", () => {
     const { key, id } = await createKeyViaApi(h, { name: "shop", source: "shop" });
     const missing = await h.call("POST", "/api/webhook", { body: order });
     expect(missing.status).toBe(401);
-    expect(missing.json).toEqual({ error: "missing API key" });
+    expect(missing.json).toEqual({ error: "missing API key", code: "unauthorized" });
 
     const secret = key.slice(`rly_live_${id}_`.length);
     const unknownId = await h.call("POST", "/api/webhook", { headers: { "x-api-key": `rly_live_0000000000_${secret}` }, body: order });
@@ -55,7 +55,7 @@ describe("POST /api/webhook (the key names the source)", () => {
     const garbage = await h.call("POST", "/api/webhook", { headers: { authorization: "Bearer hunter2" }, body: order });
     for (const res of [unknownId, wrongSecret, garbage]) {
       expect(res.status).toBe(401);
-      expect(res.text).toBe('{"error":"invalid API key"}');
+      expect(res.text).toBe('{"error":"invalid API key","code":"unauthorized"}');
     }
     expect(events()).toEqual([]);
   });
@@ -66,7 +66,7 @@ describe("POST /api/webhook (the key names the source)", () => {
     expect((await h.call("DELETE", `/api/api-keys/${id}`, { headers: admin })).status).toBe(200);
     const res = await h.call("POST", "/api/webhook", { headers: { "x-api-key": key }, body: order });
     expect(res.status).toBe(401);
-    expect(res.text).toBe('{"error":"invalid API key"}');
+    expect(res.text).toBe('{"error":"invalid API key","code":"unauthorized"}');
     expect(events()).toHaveLength(1);
   });
 
@@ -74,7 +74,7 @@ describe("POST /api/webhook (the key names the source)", () => {
     const { key } = await createKeyViaApi(h, { name: "ops", scopes: ["admin"], source: "shop" });
     const res = await h.call("POST", "/api/webhook", { headers: { "x-api-key": key }, body: order });
     expect(res.status).toBe(403);
-    expect(res.json).toEqual({ error: "API key lacks scope webhook:write" });
+    expect(res.json).toEqual({ error: "API key lacks scope webhook:write", code: "forbidden" });
     expect(events()).toEqual([]);
   });
 
@@ -93,12 +93,12 @@ describe("POST /api/webhook/:source", () => {
   test("a source with requireApiKey needs a key bound to it or unbound", async () => {
     const url = "/api/webhook/chat-url-id";
     const body = { type: "chat.message" };
-    expect((await h.call("POST", url, { body })).json).toEqual({ error: "missing API key" });
+    expect((await h.call("POST", url, { body })).json).toEqual({ error: "missing API key", code: "unauthorized" });
 
     const other = await createKeyViaApi(h, { name: "shop", source: "shop" });
     const forbidden = await h.call("POST", url, { headers: { "x-api-key": other.key }, body });
     expect(forbidden.status).toBe(403);
-    expect(forbidden.json).toEqual({ error: "API key is not allowed for this source" });
+    expect(forbidden.json).toEqual({ error: "API key is not allowed for this source", code: "forbidden" });
 
     const unbound = await createKeyViaApi(h, { name: "any" });
     expect((await h.call("POST", url, { headers: { "x-api-key": unbound.key }, body })).status).toBe(202);
@@ -126,7 +126,7 @@ describe("per-key rate limit", () => {
     const limited = await send();
     expect(limited.status).toBe(429);
     expect(limited.headers.get("retry-after")).toBe("30");
-    expect(limited.json).toEqual({ error: "rate limit of 2 requests per minute exceeded" });
+    expect(limited.json).toEqual({ error: "rate limit of 2 requests per minute exceeded", code: "rate_limited" });
     expect(events()).toHaveLength(2);
 
     h.clock.advance(29_000);

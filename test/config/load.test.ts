@@ -113,14 +113,16 @@ describe("parseConfig: the full example", () => {
     const config = parseConfig(FULL, "conf/relay.yaml", ENV);
     const expected: Config = {
       file: resolve("conf/relay.yaml"),
-      server: { host: "127.0.0.1", port: 9090, adminToken: "admin-token" },
-      storage: { path: resolve("conf/state/relay.db"), retentionMs: 7 * 86_400_000 },
+      server: { host: "127.0.0.1", port: 9090, adminToken: "admin-token", commitTimeoutMs: 5000 },
+      storage: { path: resolve("conf/state/relay.db"), retentionMs: 7 * 86_400_000, minFreeBytes: 64 * 1024 * 1024 },
       sources: {
         shop: {
           name: "shop",
           id: "shop-orders-7f3c9a",
           kind: "generic",
           maxBodyBytes: 1024 * 1024,
+          maxDepth: 64,
+          redactHeaders: [],
           eventType: { from: "body", path: "event.name" },
           requireApiKey: true,
           verify: {
@@ -146,6 +148,8 @@ describe("parseConfig: the full example", () => {
           name: "chat",
           kind: "typed",
           maxBodyBytes: 100 * 1024,
+          maxDepth: 64,
+          redactHeaders: [],
           eventType: { from: "header", name: "x-chat-event" },
           requireApiKey: false,
           verify: {
@@ -170,6 +174,8 @@ describe("parseConfig: the full example", () => {
           name: "stripeish",
           kind: "generic",
           maxBodyBytes: 102_400,
+          maxDepth: 64,
+          redactHeaders: [],
           eventType: { from: "source" },
           requireApiKey: false,
           verify: {
@@ -217,6 +223,7 @@ describe("parseConfig: the full example", () => {
           idHeader: "X-VAI-Webhook-ID",
           timestampHeader: "X-VAI-Timestamp",
           userAgent: "Acme/2",
+          disableAfterMs: 5 * 86_400_000,
           digest: { cron: "0 6 * * *", timezone: "Europe/Berlin", maxItems: 500, sendEmpty: true, body: "envelope" },
         },
         leads: {
@@ -241,6 +248,7 @@ describe("parseConfig: the full example", () => {
             secrets: ["raw-secret"],
           },
           userAgent: `Relay/${pkg.version}`,
+          disableAfterMs: 5 * 86_400_000,
         },
         plain: {
           name: "plain",
@@ -251,6 +259,7 @@ describe("parseConfig: the full example", () => {
           retry: { kind: "schedule", delaysMs: [5_000, 60_000, 300_000, 1_800_000, 7_200_000, 21_600_000, 43_200_000] },
           ack: { statuses: [[200, 299]] },
           userAgent: `Relay/${pkg.version}`,
+          disableAfterMs: 5 * 86_400_000,
         },
       },
       routes: [
@@ -294,6 +303,7 @@ describe("parseConfig: the full example", () => {
           transform: { mode: "jsonata", expression: "$.{ 'id': body.id }" },
         },
       ],
+      egress: { mode: "default", allow: [], deny: [] },
     };
     expect(config).toEqual(expected);
   });
@@ -333,12 +343,14 @@ routes:
 
   test("a minimal file gets every documented default", () => {
     const config = parseConfig(MINIMAL, "/etc/relay/relay.yaml", {});
-    expect(config.server).toEqual({ host: "0.0.0.0", port: 8080 });
-    expect(config.storage).toEqual({ path: "/etc/relay/data/relay.db", retentionMs: 30 * 86_400_000 });
+    expect(config.server).toEqual({ host: "0.0.0.0", port: 8080, commitTimeoutMs: 5000 });
+    expect(config.storage).toEqual({ path: "/etc/relay/data/relay.db", retentionMs: 30 * 86_400_000, minFreeBytes: 64 * 1024 * 1024 });
     expect(config.sources.shop).toEqual({
       name: "shop",
       kind: "generic",
       maxBodyBytes: 102_400,
+      maxDepth: 64,
+      redactHeaders: [],
       eventType: { from: "body", path: "type" },
       requireApiKey: false,
       variables: [],
@@ -376,7 +388,7 @@ destinations:
   test("absolute storage paths and :memory: are kept; an empty admin token is left out", () => {
     const abs = parseConfig('storage: { path: /var/lib/relay/r.db }\nserver: { admin_token: "${T:-}" }', "x/relay.yaml", {});
     expect(abs.storage.path).toBe("/var/lib/relay/r.db");
-    expect(abs.server).toEqual({ host: "0.0.0.0", port: 8080 });
+    expect(abs.server).toEqual({ host: "0.0.0.0", port: 8080, commitTimeoutMs: 5000 });
     expect(parseConfig("storage: { path: ':memory:' }", "x/relay.yaml", {}).storage.path).toBe(":memory:");
   });
 

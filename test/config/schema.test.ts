@@ -17,7 +17,7 @@ describe("config/relay.schema.json", () => {
     expect(json.$schema).toBe("http://json-schema.org/draft-07/schema#");
     expect(json.title).toBe("relay.yaml");
     expect(json.additionalProperties).toBe(false);
-    expect(Object.keys(json.properties)).toEqual(["server", "storage", "sources", "destinations", "routes"]);
+    expect(Object.keys(json.properties)).toEqual(["server", "storage", "sources", "destinations", "routes", "egress"]);
   });
 
   test("every field of every map has a description", () => {

@@ -77,10 +77,10 @@ describe("POST /api/digests/:destination/flush", () => {
     const app = appWith(() => {});
     const unknown = await flush(app, "nowhere");
     expect(unknown.status).toBe(404);
-    expect(await unknown.json()).toEqual({ error: 'unknown destination "nowhere"' });
+    expect(await unknown.json()).toEqual({ error: 'unknown destination "nowhere"', code: "not_found" });
     const plain = await flush(app, "plain");
     expect(plain.status).toBe(404);
-    expect(await plain.json()).toEqual({ error: 'destination "plain" has no digest' });
+    expect(await plain.json()).toEqual({ error: 'destination "plain" has no digest', code: "not_found" });
   });
 
   test("the admin check runs first: a refused caller flushes nothing", async () => {
@@ -92,7 +92,7 @@ describe("POST /api/digests/:destination/flush", () => {
     });
     const refused = await flush(app, "crm", { authorization: "Bearer nope" });
     expect(refused.status).toBe(401);
-    expect(await refused.json()).toEqual({ error: "admin token required" });
+    expect(await refused.json()).toEqual({ error: "admin token required", code: "unauthorized" });
     expect(deliveryRow(store, id).status).toBe("held_for_digest");
     // Unknown destinations are not revealed to a refused caller either.
     expect((await flush(app, "nowhere")).status).toBe(401);

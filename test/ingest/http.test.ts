@@ -151,7 +151,7 @@ describe("rejected requests say what is wrong and store nothing", () => {
     const before = rows("SELECT count(*) AS n FROM events")[0].n;
     const res = await send();
     expect(res.status).toBe(status);
-    expect(Object.keys(res.json)).toEqual(["error"]);
+    expect(Object.keys(res.json)).toEqual(["error", "code"]);
     expect(res.json.error).toMatch(message);
     expect(rows("SELECT count(*) AS n FROM events")[0].n).toBe(before);
   });
@@ -172,7 +172,7 @@ describe("health and OpenAPI", () => {
       status: "healthy",
       uptime: expect.any(Number),
       totalMs: expect.any(Number),
-      checks: { database: { status: "ok", ms: expect.any(Number) } },
+      checks: { database: { status: "ok", ms: expect.any(Number) }, storage: { status: "ok", ms: 0 } },
       version: expect.any(String),
     });
   });

@@ -43,7 +43,7 @@ describe("POST /api/destinations/:name/pause and /resume", () => {
   test("unknown destination: 404, and nothing is recorded for it", async () => {
     const res = await h.call("POST", "/api/destinations/nope/pause", { headers: admin });
     expect(res.status).toBe(404);
-    expect(res.json).toEqual({ error: 'unknown destination "nope"' });
+    expect(res.json).toEqual({ error: 'unknown destination "nope"', code: "not_found" });
     expect(h.relay.worker.destinationState("nope")).toBe("closed");
   });
 
@@ -55,7 +55,7 @@ describe("POST /api/destinations/:name/pause and /resume", () => {
     for (const action of ["pause", "resume"]) {
       const res = await h.call("POST", `/api/destinations/sink/${action}`, { headers: headers as Record<string, string> });
       expect(res.status).toBe(status);
-      expect(res.json).toEqual({ error });
+      expect(res.json).toEqual({ error, code: "unauthorized" });
     }
     expect(h.relay.worker.destinationState("sink")).toBe("closed");
   });
@@ -64,7 +64,7 @@ describe("POST /api/destinations/:name/pause and /resume", () => {
     const { key } = await createKeyViaApi(h, { name: "ingest", scopes: ["webhook:write"] });
     const res = await h.call("POST", "/api/destinations/sink/pause", { headers: { authorization: `Bearer ${key}` } });
     expect(res.status).toBe(403);
-    expect(res.json).toEqual({ error: "API key lacks scope admin" });
+    expect(res.json).toEqual({ error: "API key lacks scope admin", code: "forbidden" });
     expect(h.relay.worker.destinationState("sink")).toBe("closed");
   });
 

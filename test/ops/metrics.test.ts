@@ -131,7 +131,7 @@ describe("GET /metrics", () => {
     for (const headers of wrong) {
       const res = await h.relay.app.handle(new Request("http://localhost/metrics", { headers }));
       expect(res.status).toBe(401);
-      expect(await res.json()).toEqual({ error: "metrics token required" });
+      expect(await res.json()).toEqual({ error: "metrics token required", code: "unauthorized" });
     }
     const families = await scrape(h, { authorization: `Bearer ${METRICS_TOKEN}` });
     expect(families.has("relay_outbox_depth")).toBe(true);

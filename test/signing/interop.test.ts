@@ -40,7 +40,7 @@ describe("standard-webhooks preset against the standardwebhooks package", () => 
       headers: { "webhook-id": "msg_in_1", "webhook-timestamp": String(ts), "webhook-signature": signature },
       body,
     };
-    expect(verifySignature(cfg, req, ts * 1000)).toEqual({ ok: true, messageId: "msg_in_1", timestamp: ts });
+    expect(verifySignature(cfg, req, ts * 1000)).toEqual({ ok: true, messageId: "msg_in_1", timestamp: ts, replayKey: "msg_in_1" });
     expect(verifySignature({ ...cfg, secrets: [secretFor(scheme)] }, req, ts * 1000).ok).toBe(false);
   });
 
@@ -114,7 +114,7 @@ describe("stripe preset against the stripe package", () => {
     const value = await stripe.webhooks.generateTestHeaderStringAsync({ payload: body, secret, timestamp: ts });
     const cfg: VerifyConfig = { scheme, secrets: [secret], toleranceMs: TOLERANCE_MS };
     const result = verifySignature(cfg, { headers: { "x-webhook-signature": value }, body }, (ts + 30) * 1000);
-    expect(result).toEqual({ ok: true, timestamp: ts });
+    expect(result).toEqual({ ok: true, timestamp: ts, replayKey: expect.stringMatching(/^sig:[0-9a-f]{64}$/) });
     const tampered = verifySignature(cfg, { headers: { "x-webhook-signature": value }, body: `${body} ` }, ts * 1000);
     expect(tampered).toEqual({ ok: false, reason: "no matching signature" });
   });
@@ -233,7 +233,7 @@ describe("presets as data", () => {
     const req = { headers: lowerCased(headers), body };
     for (const held of [a, b]) {
       const cfg: VerifyConfig = { scheme, secrets: [held], toleranceMs: TOLERANCE_MS };
-      expect(verifySignature(cfg, req, ts * 1000)).toEqual({ ok: true, messageId: "c1", timestamp: ts });
+      expect(verifySignature(cfg, req, ts * 1000)).toEqual({ ok: true, messageId: "c1", timestamp: ts, replayKey: "c1" });
     }
     expect(verifySignature({ scheme, secrets: ["third"], toleranceMs: TOLERANCE_MS }, req, ts * 1000).ok).toBe(false);
   });
