@@ -145,7 +145,7 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
             route: "test-send",
             destination: dest.name,
             eventType: TEST_EVENT,
-            body: JSON.stringify({ event: TEST_EVENT, timestamp: iso(now), data: { message: "Test delivery from Relay" } }),
+            body: testBody(dest.name, now),
             attempts: 0,
             createdAt: now,
           };
@@ -191,9 +191,19 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
             tags: ["admin"],
             summary: "Send a test event to a destination",
             description:
-              'Sends {"event":"webhook.test","timestamp":"…","data":{"message":"Test delivery from Relay"}} now, with the destination\'s headers, signature, timeout and acknowledgment contract, and waits for the answer. It is recorded as a delivery (route test-send) with its attempt; a failed test is dead at once, never retried. The call answers 200 either way: delivered tells the outcome.',
+              'Sends {"event":"webhook.test","timestamp":"…","data":{"test":true,"timestamp":"…","webhookId":"<destination>","message":"This is a test webhook from Relay"}} (the VAI test webhook\'s shape) now, with the destination\'s headers, signature, timeout and acknowledgment contract, and waits for the answer. It is recorded as a delivery (route test-send) with its attempt; a failed test is dead at once, never retried. The call answers 200 either way: delivered tells the outcome.',
           },
         },
       )
   );
+}
+
+/** The test webhook as VAI's integration document sends it: the envelope, with the destination as webhookId. */
+export function testBody(destination: string, now: number): string {
+  const timestamp = iso(now);
+  return JSON.stringify({
+    event: TEST_EVENT,
+    timestamp,
+    data: { test: true, timestamp, webhookId: destination, message: "This is a test webhook from Relay" },
+  });
 }

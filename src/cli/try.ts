@@ -44,7 +44,7 @@ export async function dryRun(
       if (row.status === "dead") out.error = row.lastError ?? "transform failed";
       else {
         const dest = config.destinations[row.destination];
-        out.request = buildRequest(dest, { deliveryId: row.id, eventType: event.type, body: row.body }, now);
+        out.request = buildRequest(dest, { deliveryId: row.id, eventId: event.id, eventType: event.type, body: row.body }, now);
       }
       return out;
     }),

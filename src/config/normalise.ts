@@ -324,7 +324,9 @@ function buildDestination(name: string, raw: RawDestination, path: Path, c: Ctx)
     ...(sign ? { sign } : {}),
     ...(raw.event_header !== undefined ? { eventHeader: raw.event_header } : {}),
     ...(raw.id_header !== undefined ? { idHeader: raw.id_header } : {}),
+    ...(raw.id_value !== undefined ? { idValue: raw.id_value } : {}),
     ...(raw.timestamp_header !== undefined ? { timestampHeader: raw.timestamp_header } : {}),
+    ...(raw.timestamp_format !== undefined ? { timestampFormat: raw.timestamp_format } : {}),
     userAgent: raw.user_agent ?? DEFAULTS.userAgent,
   };
   if (raw.digest && c.open(at("digest"))) {

@@ -235,8 +235,14 @@ const Destination = Type.Object(
     ),
     sign: Type.Optional(Sign),
     event_header: Type.Optional(headerName("Header that carries the event type, e.g. X-Aficial-Event. Default: none.")),
-    id_header: Type.Optional(headerName("Header that carries the delivery id, e.g. X-VAI-Webhook-ID. Default: none.")),
-    timestamp_header: Type.Optional(headerName("Header that carries the send time in unix seconds, e.g. X-VAI-Timestamp. Default: none.")),
+    id_header: Type.Optional(headerName("Header that carries an id (see id_value), e.g. X-VAI-Webhook-ID. Default: none.")),
+    id_value: Type.Optional(
+      literals(["destination", "delivery", "event"], 'What id_header carries: "destination" (this destination\'s name, as a webhook id), "delivery" (the delivery id) or "event" (the event id). Default "destination".', "destination"),
+    ),
+    timestamp_header: Type.Optional(headerName("Header that carries the send time (see timestamp_format), e.g. X-VAI-Timestamp. Default: none.")),
+    timestamp_format: Type.Optional(
+      literals(["ms", "s", "iso"], 'How timestamp_header is written: "ms" (unix milliseconds, like Date.now()), "s" (unix seconds) or "iso" (ISO-8601 UTC). Default "ms".', "ms"),
+    ),
     user_agent: Type.Optional(Type.String({ minLength: 1, description: 'User-Agent header. Default "Relay/<version>".' })),
     digest: Type.Optional(Digest),
     circuit: Type.Optional(Circuit),

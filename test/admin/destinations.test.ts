@@ -172,7 +172,12 @@ describe("POST /api/destinations/:name/test", () => {
     });
     const got = rig.crm.received[0];
     expect(got.path).toBe("/leads");
-    expect(JSON.parse(got.body)).toEqual({ event: "webhook.test", timestamp: new Date(T0).toISOString(), data: { message: "Test delivery from Relay" } });
+    const at = new Date(T0).toISOString();
+    expect(JSON.parse(got.body)).toEqual({
+      event: "webhook.test",
+      timestamp: at,
+      data: { test: true, timestamp: at, webhookId: "crm", message: "This is a test webhook from Relay" },
+    });
     expect(got.headers["x-relay-event-type"]).toBe("webhook.test");
     expect(got.headers["x-relay-delivery-id"]).toBe(wrong.json.deliveryId);
     expect(got.headers["x-aficial-signature"]).toBe(`sha256=${createHmac("sha256", "crm-signing-secret-1").update(got.body).digest("hex")}`);
