@@ -26,8 +26,12 @@ export function buildRequest(dest: DestinationConfig, msg: OutboundMessage, now:
     "user-agent": dest.userAgent,
     "x-relay-delivery-id": msg.deliveryId,
     "x-relay-event-type": msg.eventType,
-    ...dest.headers,
   };
+  // A static header replaces a default one whatever its case (User-Agent vs user-agent).
+  for (const [name, value] of Object.entries(dest.headers)) {
+    delete headers[name.toLowerCase()];
+    headers[name] = value;
+  }
   if (dest.eventHeader) headers[dest.eventHeader] = msg.eventType;
   if (dest.idHeader) headers[dest.idHeader] = idValue(dest, msg);
   if (dest.timestampHeader) headers[dest.timestampHeader] = timestampValue(dest.timestampFormat, now);
