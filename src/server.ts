@@ -16,6 +16,7 @@ import { createWorker } from "./delivery/worker.ts";
 import { createReceiver } from "./ingest/receive.ts";
 import { resolveSourceUrls } from "./ingest/source-urls.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { healthChecks } from "./ops/health-checks.ts";
 import { createMetrics, metricsPlugin } from "./ops/metrics.ts";
 import { createRetention } from "./ops/retention.ts";
 import { outboxStats } from "./store/outbox-stats.ts";
@@ -70,7 +71,12 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       // Before a source is known (unknown URL id, bad key) the label is "_unknown", which no source name can be.
       onReceived: (source, outcome) => metrics.eventReceived(source ?? "_unknown", outcome),
     },
-    health: { pingDatabase: () => store.ping(), startedAt: Date.now(), version: VERSION },
+    health: {
+      pingDatabase: () => store.ping(),
+      checks: healthChecks({ store, databasePath: config.storage.path, destinations: () => Object.keys(config.destinations), clock }),
+      startedAt: Date.now(),
+      version: VERSION,
+    },
     plugins: [apiKeysAdminPlugin({ keys, guard, config: () => config, clock, log }),
       digestPlugin(digests, guard.requireAdmin),
       eventsAdminPlugin(adminDeps),

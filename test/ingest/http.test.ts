@@ -165,14 +165,20 @@ test("a request after one with invalid UTF-8 is read afresh", async () => {
 });
 
 describe("health and OpenAPI", () => {
-  test("health reports the database check", async () => {
+  test("health reports database, writer thread, disk and outbox in the seed's shape", async () => {
     const res = await h.call("GET", "/api/health");
     expect(res.status).toBe(200);
+    const ok = { status: "ok", ms: expect.any(Number) };
     expect(res.json).toEqual({
       status: "healthy",
       uptime: expect.any(Number),
       totalMs: expect.any(Number),
-      checks: { database: { status: "ok", ms: expect.any(Number) } },
+      checks: {
+        database: ok,
+        writer: ok,
+        disk: { ...ok, freeBytes: expect.any(Number) },
+        outbox: { ...ok, oldestPendingSeconds: expect.any(Number), destination: expect.anything() },
+      },
       version: expect.any(String),
     });
   });
