@@ -11,6 +11,7 @@ import { createApiKeys } from "./auth/keys.ts";
 import { createRateLimiter } from "./auth/rate-limit.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Config } from "./config/types.ts";
+import { MAX_REQUEST_BYTES } from "./config/units.ts";
 import { attemptDelivery } from "./delivery/attempt.ts";
 import { createWorker } from "./delivery/worker.ts";
 import { createReceiver } from "./ingest/receive.ts";
@@ -33,7 +34,6 @@ export interface RelayOptions {
   deliver?: boolean;
 }
 
-const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
 export type Relay = Awaited<ReturnType<typeof startRelay>>;
 

@@ -33,7 +33,7 @@ import type {
   TransformConfig,
   VariableConfig,
 } from "./types.ts";
-import { parseDuration, parseSize } from "./units.ts";
+import { MAX_REQUEST_BYTES, formatSize, parseDuration, parseSize } from "./units.ts";
 
 // Checks beyond the schema (units, references, crons, signatures), then the normalised Config.
 
@@ -137,7 +137,7 @@ export function normalise(raw: RawConfig, file: string, issues: Issues): Config 
       if (first !== undefined) issues.add([...path, "name"], `duplicate route name "${route.name}" (also routes[${first}])`);
       else routeNames.set(route.name, i);
     }
-    config.routes.push(buildRoute(route, i, path, sourceNames, destinationNames, c));
+    config.routes.push(buildRoute(route, i, path, sourceNames, destinationNames, c, config.sources));
   });
 
   return issues.size === 0 ? config : undefined;
@@ -160,6 +160,15 @@ function duration(value: string | number, path: Path, issues: Issues, opts: { po
   return ms;
 }
 
+/** A source's limit, which the server's own request limit must not undercut. */
+function maxBody(value: string | number, path: Path, issues: Issues): number {
+  const bytes = size(value, path, issues);
+  if (bytes > MAX_REQUEST_BYTES) {
+    issues.add(path, `${formatSize(bytes)} is above the ${formatSize(MAX_REQUEST_BYTES)} the server accepts for any request`);
+  }
+  return bytes;
+}
+
 function size(value: string | number, path: Path, issues: Issues): number {
   const bytes = parseSize(value);
   if (typeof bytes === "string") {
@@ -177,7 +186,7 @@ function buildSource(name: string, raw: RawSource, path: Path, c: Ctx): SourceCo
     name,
     ...(raw.id !== undefined ? { id: raw.id } : {}),
     kind: raw.kind ?? "generic",
-    maxBodyBytes: c.ok(at("max_body")) ? size(raw.max_body ?? DEFAULTS.maxBody, at("max_body"), c.issues) : 0,
+    maxBodyBytes: c.ok(at("max_body")) ? maxBody(raw.max_body ?? DEFAULTS.maxBody, at("max_body"), c.issues) : 0,
     eventType: c.ok(at("event_type")) ? eventType(raw.event_type ?? DEFAULTS.eventType, at("event_type"), c.issues) : { from: "source" },
     requireApiKey: raw.require_api_key ?? false,
     variables: c.open(at("variables")) ? variables(raw.variables ?? [], at("variables"), c) : [],
@@ -450,6 +459,7 @@ function buildRoute(
   sources: string[] | null,
   destinations: string[] | null,
   c: Ctx,
+  built: Record<string, SourceConfig>,
 ): RouteConfig {
   const at = (...keys: Array<string | number>) => [...path, ...keys];
   const from = c.ok(at("from")) ? references(raw.from, at("from"), "source", sources, c.issues) : [];
@@ -458,8 +468,12 @@ function buildRoute(
   const types = when?.type === undefined || !c.ok(at("when", "type")) ? [] : Array.isArray(when.type) ? [...when.type] : [when.type];
   const match = when?.match !== undefined && c.open(at("when", "match")) ? when.match : [];
   const fields = match.flatMap((cond, i) => (c.ok(at("when", "match", i)) ? condition(cond, at("when", "match", i), c.issues) : []));
+  // Variables only when every source of the route was built: otherwise its own problem is already reported.
+  const variables = from.every((s) => built[s])
+    ? Object.fromEntries(from.map((s) => [s, built[s].variables.map((v) => v.name)]))
+    : undefined;
   const transform: TransformConfig = c.ok(at("transform"))
-    ? buildTransform(raw.transform ?? "envelope", at("transform"), c.issues)
+    ? buildTransform(raw.transform ?? "envelope", at("transform"), c.issues, variables)
     : { mode: "envelope" };
   return { name: raw.name ?? `routes[${index}]`, from, when: { types, fields }, to, transform };
 }
@@ -507,13 +521,18 @@ function condition(raw: RawCondition, path: Path, issues: Issues): FieldConditio
   }
 }
 
-function buildTransform(raw: NonNullable<RawRoute["transform"]>, path: Path, issues: Issues): TransformConfig {
+function buildTransform(
+  raw: NonNullable<RawRoute["transform"]>,
+  path: Path,
+  issues: Issues,
+  variables?: Record<string, readonly string[]>,
+): TransformConfig {
   if (raw === "envelope" || raw === "passthrough") return { mode: raw };
   if ("jsonata" in raw) {
     const problem = checkJsonata(raw.jsonata);
     if (problem) issues.add([...path, "jsonata"], `invalid JSONata expression: ${problem}`);
     return { mode: "jsonata", expression: raw.jsonata };
   }
-  for (const problem of checkTemplate(raw.template)) issues.add([...path, "template"], problem);
+  for (const problem of checkTemplate(raw.template, variables)) issues.add([...path, "template"], problem);
   return { mode: "template", template: raw.template };
 }

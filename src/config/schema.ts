@@ -22,14 +22,9 @@ export const PATTERN_HINTS: Record<string, string> = {
   [STATUS_PATTERN]: 'a status such as 200 or a class such as "2xx"',
 };
 
+// A number and a unit: a bare number is refused, since `timeout: 10` is surely not 10 ms.
 const duration = (description: string, fallback?: string) =>
-  Type.Union(
-    [
-      Type.String({ pattern: DURATION_PATTERN }),
-      Type.Number({ minimum: 0, description: "milliseconds" }),
-    ],
-    { description, ...(fallback === undefined ? {} : { default: fallback }) },
-  );
+  Type.String({ pattern: DURATION_PATTERN, description, ...(fallback === undefined ? {} : { default: fallback }) });
 
 const size = (description: string, fallback: string) =>
   Type.Union([Type.String({ pattern: SIZE_PATTERN }), Type.Integer({ minimum: 0, description: "bytes" })], {
@@ -102,7 +97,7 @@ const Verify = Type.Object(
     ...secretFields,
     ...schemeFields,
     tolerance: Type.Optional(
-      duration("Accepted clock skew for schemes that carry a timestamp, as a duration (\"5m\") or milliseconds. Default 5m.", "5m"),
+      duration("Accepted clock skew for schemes that carry a timestamp, as a duration (\"5m\"). Default 5m.", "5m"),
     ),
   },
   { additionalProperties: false, description: "Check the inbound signature; requests that fail get 401. Default: no check." },
@@ -160,8 +155,8 @@ const Status = Type.Union([Type.Integer({ minimum: 100, maximum: 599 }), Type.St
 const Exponential = Type.Object(
   {
     attempts: Type.Optional(Type.Integer({ minimum: 1, default: 8, description: "Attempts in all, the first one included. Default 8." })),
-    base: Type.Optional(duration("Cap of the first retry delay; doubles each retry. Duration or milliseconds. Default 5s.", "5s")),
-    max: Type.Optional(duration("Largest delay between attempts. Duration or milliseconds. Default 1h.", "1h")),
+    base: Type.Optional(duration("Cap of the first retry delay; doubles each retry. Duration with a unit. Default 5s.", "5s")),
+    max: Type.Optional(duration("Largest delay between attempts. Duration with a unit. Default 1h.", "1h")),
     jitter: Type.Optional(Type.Boolean({ default: true, description: "Full jitter: each delay is random between 0 and its cap. Default true." })),
   },
   { additionalProperties: false },
@@ -188,8 +183,8 @@ const Circuit = Type.Object(
     failures: Type.Optional(
       Type.Integer({ minimum: 1, default: 5, description: "Failed attempts in a row that open the circuit; a 410 Gone opens it at once. Default 5." }),
     ),
-    probe: Type.Optional(duration("Wait before an open circuit sends one probe delivery; doubles after each failed probe. Duration or milliseconds. Default 30s.", "30s")),
-    max_probe: Type.Optional(duration("Longest wait between probes. Duration or milliseconds. Default 10m.", "10m")),
+    probe: Type.Optional(duration("Wait before an open circuit sends one probe delivery; doubles after each failed probe. Duration with a unit. Default 30s.", "30s")),
+    max_probe: Type.Optional(duration("Longest wait between probes. Duration with a unit. Default 10m.", "10m")),
   },
   {
     additionalProperties: false,
@@ -207,7 +202,7 @@ const Destination = Type.Object(
         description: 'Extra static headers, e.g. Authorization: "Bearer ${CRM_TOKEN}". Default: none.',
       }),
     ),
-    timeout: Type.Optional(duration("Time allowed for one attempt, as a duration or milliseconds. Default 10s.", "10s")),
+    timeout: Type.Optional(duration("Time allowed for one attempt, as a duration (\"10s\"). Default 10s.", "10s")),
     concurrency: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: "Deliveries in flight at once to this destination, 1 to 1000. Default 10." }),
     ),
@@ -324,7 +319,7 @@ export const RelayYamlSchema = Type.Object(
           path: Type.Optional(
             Type.String({ minLength: 1, default: "./data/relay.db", description: 'SQLite file; a relative path is read from the YAML file\'s folder. Default "./data/relay.db".' }),
           ),
-          retention: Type.Optional(duration("Delivered events older than this are purged, as a duration or milliseconds. Default 30d.", "30d")),
+          retention: Type.Optional(duration("Delivered events older than this are purged, as a duration (\"30d\"). Default 30d.", "30d")),
         },
         { additionalProperties: false, description: "Where events and deliveries are kept." },
       ),

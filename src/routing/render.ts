@@ -69,14 +69,46 @@ const EVENT_FIELDS = new Set(["id", "type", "source", "received_at"]);
 const REFERENCE_HELP =
   "expected webhook.body.<path>, webhook.headers.<name>, webhook.<variable>, event.id, event.type, event.source or event.received_at";
 
-/** Reports every problem of a template (malformed placeholders, unknown filters, bad filter arguments) without an event. */
-export function checkTemplate(template: unknown): string[] {
+/**
+ * Reports every problem of a template (malformed placeholders, unknown filters, bad filter arguments) without an event.
+ * `variables`: per source feeding the route, the variables it declares; a `webhook.<name>` that one of them lacks is reported.
+ */
+export function checkTemplate(template: unknown, variables?: Record<string, readonly string[]>): string[] {
   const problems: string[] = [];
   walk(template, "", (text, at) => {
     const parsed = parseString(text);
-    if (!parsed.ok) problems.push(located(at, parsed.error));
+    if (!parsed.ok) return problems.push(located(at, parsed.error));
+    if (!variables) return;
+    for (const piece of parsed.pieces) {
+      if (typeof piece === "string" || piece.ref.root !== "variable") continue;
+      const name = piece.ref.name;
+      const lacking = Object.keys(variables).filter((source) => !variables[source].includes(name));
+      if (lacking.length === 0) continue;
+      const declared = [...new Set(Object.values(variables).flat())];
+      const near = declared.filter((d) => d !== name && editDistance(d.toLowerCase(), name.toLowerCase()) <= 2);
+      const hint = declared.includes(name)
+        ? "; declare it there too, or use webhook.body.<path>"
+        : near.length > 0
+          ? ` (did you mean webhook.${near[0]}?)`
+          : "; declare it, or use webhook.body.<path>";
+      problems.push(located(at, `webhook.${name} is not a variable of source ${lacking.map((s) => `"${s}"`).join(", ")}${hint}`));
+    }
   });
   return problems;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length];
 }
 
 function walk(value: unknown, at: string, visit: (text: string, at: string) => void): void {

@@ -83,7 +83,7 @@ routes:
     to: leads
     transform:
       template:
-        Email: "{{webhook.email}}"
+        Email: "{{webhook.body.email}}"
         Total: "{{webhook.body.order.total}}"
         Tags: [lead, web]
   - name: raw
@@ -278,7 +278,7 @@ describe("parseConfig: the full example", () => {
           to: ["leads"],
           transform: {
             mode: "template",
-            template: { Email: "{{webhook.email}}", Total: "{{webhook.body.order.total}}", Tags: ["lead", "web"] },
+            template: { Email: "{{webhook.body.email}}", Total: "{{webhook.body.order.total}}", Tags: ["lead", "web"] },
           },
         },
         {
