@@ -134,6 +134,25 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
         },
       )
       .post(
+        "/api/destinations/:name/discard-dead",
+        ({ params, admin }) => {
+          const known = deps.config().destinations[params.name] || queries.storedDestinations().includes(params.name);
+          if (!known) throw new NotFound(`unknown destination "${params.name}"`);
+          const discarded = queries.discardDead(params.name);
+          deps.log.info("dead deliveries discarded", { destination: params.name, count: discarded, by: admin.kind });
+          return { discarded };
+        },
+        {
+          params: t.Object({ name: t.String() }),
+          response: { 200: t.Object({ discarded: t.Integer({ description: "deliveries given up" }) }), 404: ErrorSchema, ...authErrors },
+          detail: {
+            tags: ["admin"],
+            summary: "Discard every dead delivery of a destination",
+            description: "Each becomes discarded: kept in the history, never sent again, no longer counted as dead. Works for removed destinations too. 404 when no such destination is configured or stored.",
+          },
+        },
+      )
+      .post(
         "/api/destinations/:name/test",
         async ({ params, admin }) => {
           const dest = configured(params.name);
@@ -173,6 +192,8 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
           if (settlement.outcome === "retry") settlement = { deliveryId: delivery.id, attempt: settlement.attempt, outcome: "dead", error: settlement.error };
           await deps.store.settle([settlement]);
           const delivered = settlement.outcome === "delivered";
+          // A failed probe is reported by this answer; it is not dead traffic anyone must clear.
+          if (!delivered) queries.discardDelivery(delivery.id);
           const { attempt } = settlement;
           deps.log.info("test delivery sent", { delivery: delivery.id, destination: dest.name, delivered, status: attempt.statusCode, by: admin.kind });
           return {
@@ -191,7 +212,7 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
             tags: ["admin"],
             summary: "Send a test event to a destination",
             description:
-              'Sends {"event":"webhook.test","timestamp":"…","data":{"test":true,"timestamp":"…","webhookId":"<destination>","message":"This is a test webhook from Relay"}} (the VAI test webhook\'s shape) now, with the destination\'s headers, signature, timeout and acknowledgment contract, and waits for the answer. It is recorded as a delivery (route test-send) with its attempt; a failed test is dead at once, never retried. The call answers 200 either way: delivered tells the outcome.',
+              'Sends {"event":"webhook.test","timestamp":"…","data":{"test":true,"timestamp":"…","webhookId":"<destination>","message":"This is a test webhook from Relay"}} (the VAI test webhook\'s shape) now, with the destination\'s headers, signature, timeout and acknowledgment contract, and waits for the answer. It is recorded as a delivery (route test-send) with its attempt; a failed test is discarded at once (never retried, not counted as dead). The call answers 200 either way: delivered tells the outcome.',
           },
         },
       )

@@ -190,9 +190,9 @@ describe("POST /api/destinations/:name/test", () => {
     const recorded = (await get(rig.h, "/api/deliveries?destination=crm")).deliveries;
     expect(recorded).toMatchObject([
       { id: right.json.deliveryId, route: "test-send", eventType: "webhook.test", eventId: null, status: "delivered", attempts: 1, deliveredAt: expect.any(String) },
-      { id: wrong.json.deliveryId, route: "test-send", eventType: "webhook.test", eventId: null, status: "dead", attempts: 1, lastError: wrong.json.error },
+      { id: wrong.json.deliveryId, route: "test-send", eventType: "webhook.test", eventId: null, status: "discarded", attempts: 1, lastError: wrong.json.error },
     ]);
-    expect((await byName()).crm).toMatchObject({ sent: 1, failed: 1, successRate: 0.5, dead: 1, pending: 0, inFlight: 0 });
+    expect((await byName()).crm).toMatchObject({ sent: 1, failed: 1, successRate: 0.5, dead: 0, pending: 0, inFlight: 0 });
 
     // A failed test is reported, never retried by the worker.
     rig.h.clock.advance(HOUR / 2);
