@@ -3,6 +3,7 @@ import { deliveriesAdminPlugin } from "./admin/deliveries.ts";
 import { destinationsAdminPlugin } from "./admin/destinations.ts";
 import { eventsAdminPlugin } from "./admin/events.ts";
 import { apiKeysAdminPlugin } from "./admin/keys.ts";
+import { sourcesAdminPlugin } from "./admin/sources.ts";
 import { createApp } from "./app.ts";
 import { digestPlugin } from "./digest/plugin.ts";
 import { createDigestScheduler } from "./digest/scheduler.ts";
@@ -19,6 +20,7 @@ import { resolveSourceUrls } from "./ingest/source-urls.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { healthChecks } from "./ops/health-checks.ts";
 import { createMetrics, metricsPlugin } from "./ops/metrics.ts";
+import { createRejectionCounter } from "./ops/rejections.ts";
 import { createRetention } from "./ops/retention.ts";
 import { outboxStats } from "./store/outbox-stats.ts";
 import { openStore } from "./store/store.ts";
@@ -58,6 +60,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       metrics.digestClosed(closed.destination);
     } });
   const receive = createReceiver({ store, config: () => config, clock, log });
+  const rejections = createRejectionCounter({ store, clock, log });
   const keys = createApiKeys(store);
   const guard = createGuard({ keys, limiter: createRateLimiter(), clock, adminToken: () => config.server.adminToken, log });
   const adminDeps = { store, guard, config: () => config, clock, log, wake: () => worker.wake() };
@@ -69,7 +72,10 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       receive,
       auth: guard,
       // Before a source is known (unknown URL id, bad key) the label is "_unknown", which no source name can be.
-      onReceived: (source, outcome) => metrics.eventReceived(source ?? "_unknown", outcome),
+      onReceived: (source, outcome) => {
+        metrics.eventReceived(source ?? "_unknown", outcome);
+        if (outcome === "rejected" && source !== null) rejections.count(source);
+      },
     },
     health: {
       pingDatabase: () => store.ping(),
@@ -82,6 +88,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       eventsAdminPlugin(adminDeps),
       deliveriesAdminPlugin(adminDeps),
       destinationsAdminPlugin({ ...adminDeps, attempt: (dest, d) => attemptDelivery(dest, d, clock), destinationState: (name) => worker.destinationState(name) }),
+      sourcesAdminPlugin({ ...adminDeps, flushRejections: () => rejections.flush() }),
       circuitAdminPlugin({ guard, config: () => config, pause: (name) => worker.pause(name), resume: (name) => worker.resume(name) }),
       metricsPlugin({ metrics, token: () => config.server.metricsToken })],
   });
@@ -97,6 +104,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
   digests.start();
   if (opts.deliver !== false) worker.start();
   retention.start();
+  rejections.start();
   log.info("relay started", {
     version: VERSION,
     url: `http://${server.hostname}:${server.port}`,
@@ -132,6 +140,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       digests.stop();
       await retention.stop();
       await worker.stop(graceMs);
+      rejections.stop();
       unsubscribe();
       store.close();
       log.info("relay stopped");

@@ -1,9 +1,10 @@
 import { Elysia, t } from "elysia";
 import { maskUrl } from "../config/describe.ts";
-import type { DestinationConfig } from "../config/types.ts";
+import type { DestinationConfig, RouteConfig } from "../config/types.ts";
 import { NotFound } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { adminQueries } from "../store/admin-queries.ts";
+import { usageTable, type DestinationTotals } from "../store/usage.ts";
 import type { ClaimedDelivery, Settlement } from "../store/store.ts";
 import { ErrorSchema, authErrors, iso, maskUrlsIn, type AdminDeps } from "./deliveries.ts";
 
@@ -45,6 +46,18 @@ const DestinationSchema = t.Object({
     { p50: Millis, p95: Millis, p99: Millis },
     { description: "nearest-rank percentiles of every attempt's duration in the last hour, failures included" },
   ),
+  events: t.Array(t.String(), {
+    description: 'event types the destination is subscribed to, from the routes that feed it ("*": every type); empty when no route does',
+  }),
+  totals: t.Object(
+    {
+      sent: t.Integer({ description: "acknowledged attempts since the start" }),
+      failed: t.Integer({ description: "failed attempts since the start" }),
+      lastSentAt: t.Union([t.String(), t.Null()]),
+      since: t.Union([t.String(), t.Null()], { description: "the first counted attempt" }),
+    },
+    { description: "since the start, surviving restarts and retention (test sends included)" },
+  ),
 });
 
 const TestResultSchema = t.Object({
@@ -59,6 +72,7 @@ const TestResultSchema = t.Object({
 /** Admin API per destination: stats, retry every dead delivery, send a test event. */
 export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
   const queries = adminQueries(deps.store);
+  const usage = usageTable(deps.store);
   const stateOf = deps.destinationState ?? (() => "closed" as const);
 
   const configured = (name: string): DestinationConfig => {
@@ -79,6 +93,8 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
           const open = queries.openCounts();
           const window = queries.attemptWindow(since, now);
           const removed = queries.storedDestinations().filter((name) => !destinations[name]);
+          const totals = usage.destinations();
+          const subscribed = subscriptions(deps.config().routes);
           const names = [...Object.keys(destinations), ...removed];
           return {
             since: iso(since),
@@ -99,6 +115,8 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
                 lastSentAt: lastSentAt === null ? null : iso(lastSentAt),
                 successRate: w ? Math.round((sent / (sent + failed)) * 10_000) / 10_000 : null,
                 latencyMs: { p50: w?.p50 ?? null, p95: w?.p95 ?? null, p99: w?.p99 ?? null },
+                events: subscribed.get(name) ?? [],
+                totals: totalsView(totals.get(name)),
               };
             }),
           };
@@ -109,7 +127,7 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
             tags: ["admin"],
             summary: "Destinations with their stats",
             description:
-              "Every configured destination, then every destination removed from the config that still has deliveries in the store (state removed), so nothing waits unseen. Counts are current; sent, failed, success rate and latency cover the last hour.",
+              "Every configured destination, then every destination removed from the config that still has deliveries in the store (state removed), so nothing waits unseen. Counts are current; sent, failed, success rate and latency cover the last hour, totals everything since the start. events lists the event types the routes send it.",
           },
         },
       )
@@ -227,4 +245,23 @@ export function testBody(destination: string, now: number): string {
     timestamp,
     data: { test: true, timestamp, webhookId: destination, message: "This is a test webhook from Relay" },
   });
+}
+
+/** Per destination, the event type patterns of the routes that feed it, in route order; "*" for a route without types. */
+export function subscriptions(routes: readonly RouteConfig[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const route of routes) {
+    const types = route.when.types.length > 0 ? route.when.types : ["*"];
+    for (const name of route.to) {
+      const list = out.get(name) ?? [];
+      for (const type of types) if (!list.includes(type)) list.push(type);
+      out.set(name, list);
+    }
+  }
+  return out;
+}
+
+function totalsView(t: DestinationTotals | undefined) {
+  if (!t) return { sent: 0, failed: 0, lastSentAt: null, since: null };
+  return { sent: t.sent, failed: t.failed, lastSentAt: t.lastSentAt === null ? null : iso(t.lastSentAt), since: iso(t.since) };
 }

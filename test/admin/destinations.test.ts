@@ -68,6 +68,8 @@ describe("GET /api/destinations", () => {
       lastSentAt: flaky.lastDeliveredAt,
       successRate: 0.3333,
       latencyMs: { p50: percentile(flaky.durations, 50), p95: percentile(flaky.durations, 95), p99: percentile(flaky.durations, 99) },
+      events: ["*"],
+      totals: { sent: 2, failed: 4, lastSentAt: flaky.lastDeliveredAt, since: new Date(T0).toISOString() },
     });
 
     const steady = await historyOf(events, "steady");
@@ -82,6 +84,8 @@ describe("GET /api/destinations", () => {
     rig.h.clock.advance(2 * HOUR);
     const later = await byName();
     expect(later.flaky).toMatchObject({ sent: 0, failed: 0, successRate: null, latencyMs: { p50: null, p95: null, p99: null }, lastSentAt: flaky.lastDeliveredAt });
+    // Totals are since the start, not the window.
+    expect(later.flaky.totals).toMatchObject({ sent: 2, failed: 4 });
   });
 
   test("pending, in flight, dead and held are current counts", async () => {
