@@ -1,5 +1,6 @@
 import { Cron } from "croner";
 import { parseArgs } from "node:util";
+import { systemClock } from "../clock.ts";
 import { loadConfig } from "../config/load.ts";
 import { RelayError } from "../errors.ts";
 import { createLogger } from "../log.ts";
@@ -48,7 +49,7 @@ export async function digestCommand(args: string[], configPath: string): Promise
     }
     // Logs go to stderr so stdout carries only the result.
     const log = createLogger((line) => process.stderr.write(`${line}\n`), "warn");
-    const scheduler = createDigestScheduler({ store, config: () => config, clock: { now: () => Date.now() }, log });
+    const scheduler = createDigestScheduler({ store, config: () => config, clock: systemClock, log });
     const result = scheduler.flush(destination!);
     if (result.items === 0) console.log(`${destination}: nothing held, nothing sent`);
     else console.log(`${destination}: ${result.items} item${result.items === 1 ? "" : "s"} in ${result.digests.map((d) => `${d.id} (${d.items})`).join(", ")}`);

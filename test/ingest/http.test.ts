@@ -177,7 +177,7 @@ describe("health and OpenAPI", () => {
         database: ok,
         writer: ok,
         disk: { ...ok, freeBytes: expect.any(Number) },
-        outbox: { ...ok, oldestPendingSeconds: expect.any(Number), destination: expect.anything() },
+        outbox: expect.objectContaining({ ...ok, oldestPendingSeconds: expect.any(Number) }),
       },
       version: expect.any(String),
     });
