@@ -5,7 +5,7 @@ import { TRY_USAGE, tryCommand } from "./cli/try.ts";
 import { routingTable } from "./config/describe.ts";
 import { loadConfig } from "./config/load.ts";
 import { describeReloadError, watchConfig } from "./config/watch.ts";
-import { DIGEST_USAGE, digestCommand } from "./digest/cli.ts";
+import { DIGEST_USAGE, digestCommand } from "./cli/digest.ts";
 import { ConfigError, errorMessage } from "./errors.ts";
 import { resolveSourceUrls } from "./ingest/source-urls.ts";
 import { createLogger } from "./log.ts";

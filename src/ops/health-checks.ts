@@ -1,7 +1,6 @@
 import { statfsSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Clock } from "../clock.ts";
-import type { HealthCheck } from "../health.ts";
 import { firstInLine } from "../store/outbox-stats.ts";
 import type { Store } from "../store/store.ts";
 
@@ -9,6 +8,9 @@ import type { Store } from "../store/store.ts";
 export const MIN_FREE_BYTES = 64 * 1024 * 1024;
 /** A delivery waiting longer than this is reported as a warning (receivers down, or a stalled worker). */
 export const PENDING_WARN_MS = 60 * 60 * 1000;
+
+/** Structurally the HealthCheck of health.ts: a verdict, with details beside the status. */
+type Check = () => { status: "ok" | "warn" | "failed"; [detail: string]: unknown } | Promise<{ status: "ok" | "warn" | "failed"; [detail: string]: unknown }>;
 
 export interface HealthCheckDeps {
   store: Store;
@@ -20,7 +22,7 @@ export interface HealthCheckDeps {
 }
 
 /** The parts of Relay that can fail at run time, beside the database read that health.ts always makes. */
-export function healthChecks(deps: HealthCheckDeps): Record<string, HealthCheck> {
+export function healthChecks(deps: HealthCheckDeps): Record<string, Check> {
   const oldest = firstInLine(deps.store);
   return {
     writer: async () => {

@@ -6,7 +6,7 @@ import { RelayError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { digestTable } from "../store/digests.ts";
 import { openStore } from "../store/store.ts";
-import { createDigestScheduler } from "./scheduler.ts";
+import { createDigestScheduler } from "../digest/scheduler.ts";
 
 export const DIGEST_USAGE = `Usage:
   relay digest list [--config FILE]                 each digest destination: schedule, items held, current window, next close
