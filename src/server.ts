@@ -20,7 +20,7 @@ import { resolveSourceUrls } from "./ingest/source-urls.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { healthChecks } from "./ops/health-checks.ts";
 import { createMetrics, metricsPlugin } from "./ops/metrics.ts";
-import { createRejectionCounter } from "./ops/rejections.ts";
+import { createSourceUsage } from "./ops/source-usage.ts";
 import { createRetention } from "./ops/retention.ts";
 import { outboxStats } from "./store/outbox-stats.ts";
 import { openStore } from "./store/store.ts";
@@ -60,7 +60,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       metrics.digestClosed(closed.destination);
     } });
   const receive = createReceiver({ store, config: () => config, clock, log });
-  const rejections = createRejectionCounter({ store, clock, log });
+  const sourceUsage = createSourceUsage({ store, clock, log });
   const keys = createApiKeys(store);
   const guard = createGuard({ keys, limiter: createRateLimiter(), clock, adminToken: () => config.server.adminToken, log });
   const adminDeps = { store, guard, config: () => config, clock, log, wake: () => worker.wake() };
@@ -74,7 +74,9 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       // Before a source is known (unknown URL id, bad key) the label is "_unknown", which no source name can be.
       onReceived: (source, outcome) => {
         metrics.eventReceived(source ?? "_unknown", outcome);
-        if (outcome === "rejected" && source !== null) rejections.count(source);
+        if (source === null) return;
+        if (outcome === "accepted") sourceUsage.received(source);
+        else if (outcome === "rejected") sourceUsage.rejected(source);
       },
     },
     health: {
@@ -88,7 +90,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       eventsAdminPlugin(adminDeps),
       deliveriesAdminPlugin(adminDeps),
       destinationsAdminPlugin({ ...adminDeps, attempt: (dest, d) => attemptDelivery(dest, d, clock), destinationState: (name) => worker.destinationState(name) }),
-      sourcesAdminPlugin({ ...adminDeps, flushRejections: () => rejections.flush() }),
+      sourcesAdminPlugin({ ...adminDeps, flushUsage: () => sourceUsage.flush() }),
       circuitAdminPlugin({ guard, config: () => config, pause: (name) => worker.pause(name), resume: (name) => worker.resume(name) }),
       metricsPlugin({ metrics, token: () => config.server.metricsToken })],
   });
@@ -104,7 +106,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
   digests.start();
   if (opts.deliver !== false) worker.start();
   retention.start();
-  rejections.start();
+  sourceUsage.start();
   log.info("relay started", {
     version: VERSION,
     url: `http://${server.hostname}:${server.port}`,
@@ -140,7 +142,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       digests.stop();
       await retention.stop();
       await worker.stop(graceMs);
-      rejections.stop();
+      sourceUsage.stop();
       unsubscribe();
       store.close();
       log.info("relay stopped");

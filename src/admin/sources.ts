@@ -3,14 +3,14 @@ import { usageTable } from "../store/usage.ts";
 import { authErrors, iso, type AdminDeps } from "./deliveries.ts";
 
 export interface AdminSourcesDeps extends AdminDeps {
-  /** Stores the rejections counted since the last batch, so the answer is current. */
-  flushRejections?: () => void;
+  /** Stores the requests counted since the last batch, so the answer is current. */
+  flushUsage?: () => void;
 }
 
 const SourceSchema = t.Object({
   name: t.String(),
   kind: t.Union([t.String(), t.Null()], { description: "generic or typed; null when the source was removed from the config" }),
-  received: t.Integer({ description: "events stored since the start (duplicates not counted)" }),
+  received: t.Integer({ description: "events accepted since the start (duplicates not counted)" }),
   rejected: t.Integer({ description: "requests answered 4xx since the start (bad body, signature, key, size…)" }),
   lastReceivedAt: t.Union([t.String(), t.Null()]),
   since: t.Union([t.String(), t.Null()], { description: "when counting began for this source" }),
@@ -24,7 +24,7 @@ export function sourcesAdminPlugin(deps: AdminSourcesDeps) {
     .get(
       "/api/sources",
       () => {
-        deps.flushRejections?.();
+        deps.flushUsage?.();
         const totals = usage.sources();
         const configured = deps.config().sources;
         const names = [...Object.keys(configured), ...[...totals.keys()].filter((name) => !configured[name])];

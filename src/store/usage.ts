@@ -1,7 +1,7 @@
 import type { Store } from "./store.ts";
 
-// Cumulative usage counters (migration 6): destination_totals and source_totals, kept by triggers on attempts and
-// events; rejected requests are added here, in batches, since a rejected request writes nothing else.
+// Cumulative usage counters (migration 6): destination_totals, kept by a trigger on attempts, and source_totals,
+// to which the HTTP side adds accepted and rejected requests in batches.
 
 export interface DestinationTotals {
   sent: number;
@@ -17,6 +17,14 @@ export interface SourceTotals {
   since: number;
 }
 
+/** Requests counted since the last batch; `since` is the first of them (used when the source is new). */
+export interface SourceCounts {
+  received: number;
+  rejected: number;
+  lastReceivedAt: number | null;
+  since: number;
+}
+
 export function usageTable(store: Store) {
   const { sqlite } = store;
   const destinations = sqlite.query<{ destination: string; sent: number; failed: number; last_sent_at: number | null; since: number }, []>(
@@ -25,12 +33,13 @@ export function usageTable(store: Store) {
   const sources = sqlite.query<{ source: string; received: number; rejected: number; last_received_at: number | null; since: number }, []>(
     `SELECT source, received, rejected, last_received_at, since FROM source_totals`,
   );
-  const addRejected = sqlite.query<unknown, { source: string; n: number; now: number }>(
-    `INSERT INTO source_totals (source, rejected, since) VALUES ($source, $n, $now)
-     ON CONFLICT (source) DO UPDATE SET rejected = rejected + excluded.rejected`,
+  const add = sqlite.query<unknown, { source: string; received: number; rejected: number; last: number | null; since: number }>(
+    `INSERT INTO source_totals (source, received, rejected, last_received_at, since) VALUES ($source, $received, $rejected, $last, $since)
+     ON CONFLICT (source) DO UPDATE SET received = received + excluded.received, rejected = rejected + excluded.rejected,
+       last_received_at = coalesce(max(last_received_at, excluded.last_received_at), last_received_at, excluded.last_received_at)`,
   );
-  const addAll = sqlite.transaction((counts: Map<string, number>, now: number) => {
-    for (const [source, n] of counts) addRejected.run({ source, n, now });
+  const addAll = sqlite.transaction((counts: Map<string, SourceCounts>) => {
+    for (const [source, c] of counts) add.run({ source, received: c.received, rejected: c.rejected, last: c.lastReceivedAt, since: c.since });
   });
 
   return {
@@ -42,9 +51,9 @@ export function usageTable(store: Store) {
         sources.all().map((r) => [r.source, { received: r.received, rejected: r.rejected, lastReceivedAt: r.last_received_at, since: r.since }]),
       );
     },
-    /** Adds rejected-request counts per source in one transaction. */
-    addRejected(counts: Map<string, number>, now: number): void {
-      if (counts.size > 0) addAll.immediate(counts, now);
+    /** Adds counts per source in one transaction. */
+    add(counts: Map<string, SourceCounts>): void {
+      if (counts.size > 0) addAll.immediate(counts);
     },
   };
 }

@@ -71,3 +71,20 @@ test("subscriptions: each route's type patterns, once, in route order", () => {
     b: ["order.*"],
   });
 });
+
+test("source counts are stored at stop and read again after a restart", async () => {
+  rig = await startRig();
+  await ingest(rig.h, "shop-url-id", { type: "order" });
+  expect((await rig.h.call("POST", "/api/webhook/shop-url-id", { body: "{" })).status).toBe(400);
+  const config = rig.h.relay.config;
+  await rig.h.relay.stop();
+  const again = await startRelay(config, { clock: rig.h.clock, log: createLogger(() => {}, "error"), port: 0, hostname: "127.0.0.1", deliver: false });
+  try {
+    const res = await again.app.handle(new Request("http://relay.test/api/sources", { headers: admin }));
+    const shop = ((await res.json()) as any).sources.find((s: any) => s.name === "shop");
+    expect(shop).toMatchObject({ received: 1, rejected: 1, lastReceivedAt: new Date(rig.h.clock.now()).toISOString() });
+  } finally {
+    await again.stop();
+  }
+  rig.h.stop = async () => {};
+});
