@@ -5,6 +5,9 @@ import { postJson, startRelayProcess } from "../support/process.ts";
 import { startReceiver, type Receiver } from "../support/receiver.ts";
 import { tempDir } from "../support/tmp.ts";
 
+// Real processes on a shared machine: each test bounds its own waits, so the runner allows more than 5 s.
+const SLOW = 30_000;
+
 const ROOT = join(import.meta.dir, "..", "..");
 let tmp: ReturnType<typeof tempDir>;
 let receiver: Receiver;
@@ -52,13 +55,14 @@ describe("relay <command> --help", () => {
       expect(r.stdout).toContain("Usage");
       if (command !== "help") expect(r.stdout).toContain(`relay ${command}`);
     },
+    SLOW,
   );
 
   test("keys create --help is help too, not an error", () => {
     const r = relay("keys", "create", "--help");
     expect([r.code, r.stderr]).toEqual([0, ""]);
     expect(r.stdout).toContain("relay keys create --name NAME");
-  });
+  }, SLOW);
 });
 
 describe("relay digest and relay try on a digest destination", () => {
@@ -96,12 +100,13 @@ describe("relay digest and relay try on a digest destination", () => {
     } finally {
       await server.kill("SIGTERM");
     }
-  });
+    // Seven CLI processes and a server.
+  }, 2 * SLOW);
 
   test("flush of an unknown or non-digest destination says so", () => {
     const r = relay("digest", "flush", "nope", "--config", configPath);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('unknown destination "nope"');
     expect(relay("digest", "--config", configPath).code).toBe(2);
-  });
+  }, SLOW);
 });

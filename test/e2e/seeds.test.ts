@@ -6,6 +6,9 @@ import type { Server } from "bun";
 import { postJson, startRelayProcess, type RelayProcess } from "../support/process.ts";
 import { tempDir } from "../support/tmp.ts";
 
+// Real processes on a shared machine: each test bounds its own waits, so the runner allows more than 5 s.
+const SLOW = 30_000;
+
 // The five integration documents' own examples, sent through the real process. Each receiver verifies
 // exactly as its document's snippet does (express.json() gives req.body = JSON.parse(raw bytes)).
 
@@ -183,7 +186,7 @@ routes:
 `,
   );
   relay = await startRelayProcess(config, { ADMIN, RECEIVER: receiverUrl });
-});
+}, SLOW);
 
 afterAll(async () => {
   await relay?.kill();
@@ -212,7 +215,7 @@ describe("Aficial (000): inbound", () => {
     }
     const sdk = await postJson(`${relay.url}/api/webhook`, JSON.parse(raw("aficial/sdk-order.json")), { "x-api-key": created.json.key });
     expect(sdk.status).toBe(202);
-  });
+  }, SLOW);
 
   test("/api/health keeps the document's shape", async () => {
     const res = await fetch(`${relay.url}/api/health`);
@@ -222,13 +225,13 @@ describe("Aficial (000): inbound", () => {
     expect(Object.keys(health).sort()).toEqual(Object.keys(seed).sort());
     expect(health.status).toBe("healthy");
     for (const check of Object.values(health.checks) as any[]) expect(check.status).toBe("ok");
-  });
+  }, SLOW);
 
   test("GET /api/openapi is the OpenAPI document", async () => {
     const res = await fetch(`${relay.url}/api/openapi`);
     expect(res.headers.get("content-type")).toContain("application/json");
     expect(((await res.json()) as any).paths["/api/webhook"]).toBeDefined();
-  });
+  }, SLOW);
 });
 
 describe("outbound: each receiver verifies as its document does", () => {
@@ -244,7 +247,7 @@ describe("outbound: each receiver verifies as its document does", () => {
     expect(hit.headers["x-aficial-event"]).toBe("reply.sent");
     expect(hit.rawBody).toBe(JSON.stringify(JSON.parse(hit.rawBody)));
     expect(hit.body).toEqual(JSON.parse(raw("aficial/outbound-reply-sent.json")));
-  });
+  }, SLOW);
 
   test("AICommerce: the payload example, passed through, verifies with timingSafeEqual over JSON.stringify(req.body)", async () => {
     const res = await fetch(`${relay.url}/api/webhook/notifications-in`, {
@@ -256,7 +259,7 @@ describe("outbound: each receiver verifies as its document does", () => {
     const [hit] = await waitFor("/aicommerce", 1);
     expect(hit.valid).toBe(true);
     expect(hit.body).toEqual(JSON.parse(raw("aicommerce/chat-message-received.json")));
-  });
+  }, SLOW);
 
   test("AISmartTalk: the order variables reach a template; a missing required variable is 400 invalid body", async () => {
     const ok = await fetch(`${relay.url}/api/webhook/smartflow-in`, { method: "POST", headers: { "content-type": "application/json" }, body: raw("aismarttalk/order.json") });
@@ -267,7 +270,7 @@ describe("outbound: each receiver verifies as its document does", () => {
     const bad = await postJson(`${relay.url}/api/webhook/smartflow-in`, { customer_email: "max@example.com" });
     expect(bad.status).toBe(400);
     expect(bad.json.error).toBe("invalid body: order_id: required");
-  });
+  }, SLOW);
 
   test("VAI: envelope signed over the raw body; X-VAI-Timestamp is Date.now(), X-VAI-Webhook-ID the webhook's id", async () => {
     const before = Date.now();
@@ -286,7 +289,7 @@ describe("outbound: each receiver verifies as its document does", () => {
     expect(ts).toBeGreaterThanOrEqual(before);
     expect(ts).toBeLessThanOrEqual(Date.now());
     expect(hit.body).toEqual({ event: "conversation.started", timestamp: expect.any(String), data: JSON.parse(raw("vai/conversation-started.json")) });
-  });
+  }, SLOW);
 
   test("VAI: the test webhook carries the document's body and verifies", async () => {
     const res = await adminCall("POST", "/api/destinations/vai/test");
@@ -300,7 +303,7 @@ describe("outbound: each receiver verifies as its document does", () => {
       timestamp: expect.any(String),
       data: { test: true, timestamp: hit.body.timestamp, webhookId: "vai", message: "This is a test webhook from Relay" },
     });
-  });
+  }, SLOW);
 
   test("Leads: the example pushed at once and in the daily batch; both acknowledgment bodies settle it", async () => {
     const res = await fetch(`${relay.url}/api/webhook/chatbot-in`, { method: "POST", headers: { "content-type": "application/json" }, body: raw("leads/lead.json") });
@@ -328,5 +331,5 @@ describe("outbound: each receiver verifies as its document does", () => {
     expect(statuses).toEqual(["leads", "leads-daily"]);
     const event = await adminCall("GET", `/api/events/${id}`);
     expect(event.json.deliveries.find((d: any) => d.destination === "leads").status).toBe("delivered");
-  });
+  }, SLOW);
 });
