@@ -29,7 +29,8 @@ export function buildRequest(dest: DestinationConfig, msg: OutboundMessage, now:
   };
   // A static header replaces a default one whatever its case (User-Agent vs user-agent).
   for (const [name, value] of Object.entries(dest.headers)) {
-    delete headers[name.toLowerCase()];
+    const lower = name.toLowerCase();
+    if (lower !== name && Object.hasOwn(headers, lower)) delete headers[lower];
     headers[name] = value;
   }
   if (dest.eventHeader) headers[dest.eventHeader] = msg.eventType;
