@@ -217,6 +217,22 @@ describe("Aficial (000): inbound", () => {
     expect(sdk.status).toBe(202);
   }, SLOW);
 
+  test("over the key's rateLimitPerMinute (120) the answer is 429 Too Many Requests with Retry-After", async () => {
+    const created = await adminCall("POST", "/api/api-keys", JSON.parse(raw("aficial/api-key.json")));
+    const body = raw("aficial/sdk-order.json");
+    const statuses: number[] = [];
+    let limited: Response | null = null;
+    for (let i = 0; i < 121; i++) {
+      const res = await fetch(`${relay.url}/api/webhook`, { method: "POST", headers: { "content-type": "application/json", "x-api-key": created.json.key }, body });
+      statuses.push(res.status);
+      if (res.status === 429) limited = res;
+      await res.arrayBuffer();
+    }
+    expect(statuses.filter((s) => s === 202)).toHaveLength(120);
+    expect(statuses.at(-1)).toBe(429);
+    expect(Number(limited!.headers.get("retry-after"))).toBeGreaterThan(0);
+  }, SLOW);
+
   test("/api/health keeps the document's shape", async () => {
     const res = await fetch(`${relay.url}/api/health`);
     const health = (await res.json()) as any;
