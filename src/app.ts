@@ -4,6 +4,7 @@ import { BadRequest, errorMessage, Internal, NotFound, PayloadTooLarge, RelayErr
 import { healthPlugin, type HealthDeps } from "./health.ts";
 import { ingestPlugin, type IngestDeps } from "./ingest/plugin.ts";
 import type { Logger } from "./log.ts";
+import { openapiViewerPlugin } from "./ops/openapi-viewer.ts";
 import { VERSION } from "./version.ts";
 
 export interface AppDeps {
@@ -16,11 +17,13 @@ export interface AppDeps {
 
 /** The root HTTP app: OpenAPI, every error as {"error": "…", "code": "…"}, and the route groups. Never listens. */
 export function createApp(deps: AppDeps) {
+  const root: { handle: (request: Request) => Promise<Response> } = { handle: (request) => app.handle(request) };
   let app = new Elysia()
     .use(
       openapi({
-        path: "/api/openapi",
-        specPath: "/api/openapi/json",
+        // The document itself lives at /api/openapi; the viewer is Relay's own, at /api/docs (no CDN).
+        provider: null,
+        specPath: "/api/openapi",
         documentation: {
           info: { title: "Relay", version: VERSION, description: "Self-hosted webhook relay gateway" },
           tags: [
@@ -32,6 +35,11 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .onError({ as: "global" }, ({ code, error, request }) => renderError(code, error, request, deps.log))
+    .use(openapiViewerPlugin())
+    // The document's former path, kept for existing clients.
+    .get("/api/openapi/json", ({ request }): Promise<Response> => root.handle(new Request(new URL("/api/openapi", request.url).href)), {
+      detail: { hide: true },
+    })
     .use(healthPlugin(deps.health))
     .use(ingestPlugin(deps.ingest));
   for (const plugin of deps.plugins ?? []) app = app.use(plugin) as typeof app;

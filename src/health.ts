@@ -1,49 +1,91 @@
 import { Elysia, t } from "elysia";
 
+/** One check's verdict; extra fields (e.g. freeBytes) are reported beside the status. */
+export interface CheckOutcome {
+  status: "ok" | "warn" | "failed";
+  error?: string;
+  [detail: string]: unknown;
+}
+
+/** A check throws or answers "failed" when that part cannot work; "warn" is reported without making Relay unhealthy. */
+export type HealthCheck = () => CheckOutcome | Promise<CheckOutcome>;
+
 export interface HealthDeps {
   /** Throws when the database cannot answer. */
   pingDatabase: () => void;
-  /** Whether writes succeed (no failures, no commit stuck on the write lock, space above the floor); answers at once. */
-  storage?: () => { ok: true } | { ok: false; reason: string };
+  /** Further checks by name (writer thread, storage, outbox), run after the database one, in parallel. */
+  checks?: Record<string, HealthCheck>;
   startedAt: number;
   version: string;
 }
 
-const Check = t.Object({ status: t.Union([t.Literal("ok"), t.Literal("failed")]), ms: t.Number(), error: t.Optional(t.String()) });
+/** A check that has not answered in this time has failed: health must answer even when a part hangs. */
+const CHECK_TIMEOUT_MS = 2_000;
+
+const Check = t.Object(
+  {
+    status: t.Union([t.Literal("ok"), t.Literal("warn"), t.Literal("failed")]),
+    ms: t.Number(),
+    error: t.Optional(t.String()),
+  },
+  { additionalProperties: true },
+);
 const Health = t.Object({
   status: t.Union([t.Literal("healthy"), t.Literal("unhealthy")]),
   uptime: t.Number({ description: "seconds since start" }),
   totalMs: t.Number(),
-  checks: t.Object({ database: Check, storage: t.Optional(Check) }),
+  checks: t.Record(t.String(), Check, {
+    description:
+      "database (a read), writer (a round trip to the database writer thread), storage (writes failing, a commit stuck on the write lock, free bytes beside the database against storage.min_free), outbox (age of the oldest delivery due first, per destination)",
+  }),
   version: t.String(),
 });
 
 export function healthPlugin(deps: HealthDeps) {
+  const checks: Record<string, HealthCheck> = {
+    database: () => {
+      deps.pingDatabase();
+      return { status: "ok" };
+    },
+    ...deps.checks,
+  };
   return new Elysia({ name: "health" }).get(
     "/api/health",
-    ({ set }) => {
+    async ({ set }) => {
       const t0 = performance.now();
-      let database: { status: "ok" | "failed"; ms: number; error?: string };
-      try {
-        deps.pingDatabase();
-        database = { status: "ok", ms: round(performance.now() - t0) };
-      } catch (error) {
-        database = { status: "failed", ms: round(performance.now() - t0), error: (error as Error).message };
-      }
-      const writes = deps.storage?.();
-      const storage = writes && (writes.ok ? { status: "ok" as const, ms: 0 } : { status: "failed" as const, ms: 0, error: writes.reason });
-      const healthy = database.status === "ok" && storage?.status !== "failed";
+      const names = Object.keys(checks);
+      const results = await Promise.all(names.map((name) => run(checks[name])));
+      const healthy = results.every((r) => r.status !== "failed");
       if (!healthy) set.status = 503;
       return {
         status: healthy ? ("healthy" as const) : ("unhealthy" as const),
         uptime: round((Date.now() - deps.startedAt) / 1000),
         totalMs: round(performance.now() - t0),
-        checks: storage ? { database, storage } : { database },
+        checks: Object.fromEntries(names.map((name, i) => [name, results[i]])),
         version: deps.version,
       };
     },
-    { response: { 200: Health, 503: Health }, detail: { tags: ["operations"], summary: "Liveness and database check" } },
+    {
+      response: { 200: Health, 503: Health },
+      detail: { tags: ["operations"], summary: "Health: database, writer thread, storage (writes, write lock, free space), oldest pending delivery" },
+    },
   );
+}
+
+async function run(check: HealthCheck): Promise<CheckOutcome & { ms: number }> {
+  const t0 = performance.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+    });
+    const outcome = await Promise.race([Promise.resolve().then(check), timeout]);
+    return { ...outcome, ms: round(performance.now() - t0) };
+  } catch (error) {
+    return { status: "failed", ms: round(performance.now() - t0), error: (error as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;

@@ -1,11 +1,12 @@
 #!/usr/bin/env bun
 import { parseArgs } from "node:util";
-import { keysCommand } from "./cli/keys.ts";
+import { KEYS_USAGE, keysCommand } from "./cli/keys.ts";
 import { egressReport } from "./cli/egress.ts";
-import { tryCommand } from "./cli/try.ts";
+import { TRY_USAGE, tryCommand } from "./cli/try.ts";
 import { routingTable } from "./config/describe.ts";
 import { loadConfig } from "./config/load.ts";
 import { describeReloadError, watchConfig } from "./config/watch.ts";
+import { DIGEST_USAGE, digestCommand } from "./cli/digest.ts";
 import { ConfigError, errorMessage } from "./errors.ts";
 import { resolveSourceUrls } from "./ingest/source-urls.ts";
 import { createLogger } from "./log.ts";
@@ -23,13 +24,42 @@ Usage:
                                                    show what each destination would get; sends nothing
   relay keys    create --name N [--scopes webhook:write,admin] [--rate-limit 600] [--source S]
   relay keys    list | revoke ID                   manage API keys (create prints the key once)
+  relay digest  list | flush DESTINATION           digest windows: what is held, when it closes; send a batch now
   relay health  [--port N]                         exit 0 if the relay on 127.0.0.1 answers healthy, else 1
   relay help
+  relay <command> --help                           one command's usage
 
 The config path defaults to $RELAY_CONFIG, else ./relay.yaml. $RELAY_PORT overrides server.port.`;
 
+/** Each command's own usage, printed by `relay <command> --help` before anything is read. */
+const COMMAND_HELP: Record<string, string> = {
+  serve: `Usage: relay serve [--config relay.yaml] [--port N]
+
+Accepts webhooks and delivers them until SIGTERM or SIGINT. The config file is watched: a valid edit applies at
+once, SIGHUP forces a reload. --port (or $RELAY_PORT) overrides server.port; 0 picks a free port.`,
+  check: `Usage: relay check [--config relay.yaml]
+
+Validates the YAML and prints the routing table. Every problem is printed as file:line:column: key.path: message;
+exits 1 when there is any.`,
+  sources: `Usage: relay sources [--config relay.yaml]
+
+Prints each source's webhook URL path, generating and storing the random ids of sources without a fixed id.`,
+  try: TRY_USAGE,
+  keys: KEYS_USAGE,
+  digest: DIGEST_USAGE,
+  health: `Usage: relay health [--port N]
+
+Exits 0 when the relay on 127.0.0.1 (--port, else $RELAY_PORT, else 8080) answers GET /api/health with 200, else 1.`,
+  version: "Usage: relay version\n\nPrints the version.",
+  help: USAGE,
+};
+
 async function main(argv: string[]): Promise<number> {
   const [command = "help", ...rest] = argv;
+  if (Object.hasOwn(COMMAND_HELP, command) && (rest.includes("--help") || rest.includes("-h"))) {
+    console.log(COMMAND_HELP[command]);
+    return 0;
+  }
   const { values } = parseArgs({
     args: rest,
     options: { config: { type: "string", short: "c" }, port: { type: "string", short: "p" } },
@@ -57,6 +87,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case "keys":
       return keysCommand(rest, configPath);
+    case "digest":
+      return digestCommand(rest, configPath);
     case "health":
       return health((values.port as string | undefined) ?? process.env.RELAY_PORT ?? "8080");
     case "try":

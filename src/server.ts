@@ -3,6 +3,7 @@ import { deliveriesAdminPlugin } from "./admin/deliveries.ts";
 import { destinationsAdminPlugin } from "./admin/destinations.ts";
 import { eventsAdminPlugin } from "./admin/events.ts";
 import { apiKeysAdminPlugin } from "./admin/keys.ts";
+import { sourcesAdminPlugin } from "./admin/sources.ts";
 import { createApp, edgeHandler, lastResort } from "./app.ts";
 import { digestPlugin } from "./digest/plugin.ts";
 import { createDigestScheduler } from "./digest/scheduler.ts";
@@ -17,7 +18,9 @@ import { createWorker } from "./delivery/worker.ts";
 import { createReceiver } from "./ingest/receive.ts";
 import { resolveSourceUrls } from "./ingest/source-urls.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { healthChecks } from "./ops/health-checks.ts";
 import { createMetrics, metricsPlugin } from "./ops/metrics.ts";
+import { createSourceUsage } from "./ops/source-usage.ts";
 import { createRetention } from "./ops/retention.ts";
 import { createStorageHealth } from "./ops/storage-health.ts";
 import { outboxStats } from "./store/outbox-stats.ts";
@@ -68,6 +71,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       metrics.digestClosed(closed.destination);
     } });
   const receive = createReceiver({ store, config: () => config, clock, log, storage });
+  const sourceUsage = createSourceUsage({ store, clock, log });
   const keys = createApiKeys(store);
   const guard = createGuard({ keys, limiter: createRateLimiter(), clock, adminToken: () => config.server.adminToken, log });
   const adminDeps = { store, guard, config: () => config, clock, log, wake: () => worker.wake() };
@@ -79,14 +83,25 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       receive,
       auth: guard,
       // Before a source is known (unknown URL id, bad key) the label is "_unknown", which no source name can be.
-      onReceived: (source, outcome) => metrics.eventReceived(source ?? "_unknown", outcome),
+      onReceived: (source, outcome) => {
+        metrics.eventReceived(source ?? "_unknown", outcome);
+        if (source === null) return;
+        if (outcome === "accepted") sourceUsage.received(source);
+        else if (outcome === "rejected") sourceUsage.rejected(source);
+      },
     },
-    health: { pingDatabase: () => store.ping(), storage: () => storage.verdict(), startedAt: Date.now(), version: VERSION },
+    health: {
+      pingDatabase: () => store.ping(),
+      checks: healthChecks({ store, storage, destinations: () => Object.keys(config.destinations), clock }),
+      startedAt: Date.now(),
+      version: VERSION,
+    },
     plugins: [apiKeysAdminPlugin({ keys, guard, config: () => config, clock, log }),
       digestPlugin(digests, guard.requireAdmin),
       eventsAdminPlugin(adminDeps),
       deliveriesAdminPlugin(adminDeps),
       destinationsAdminPlugin({ ...adminDeps, attempt: (dest, d) => attemptDelivery(dest, d, clock, Math.random, config.egress), destinationState: (name) => worker.destinationState(name) }),
+      sourcesAdminPlugin({ ...adminDeps, flushUsage: () => sourceUsage.flush() }),
       // Resuming a disabled destination is the admin action that turns it back on.
       circuitAdminPlugin({ guard, config: () => config, pause: (name) => worker.pause(name), resume: (name) => (disabler.enable(name), worker.resume(name)) }),
       metricsPlugin({ metrics, token: () => config.server.metricsToken })],
@@ -108,6 +123,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
   disabler.start();
   if (opts.deliver !== false) worker.start();
   retention.start();
+  sourceUsage.start();
   log.info("relay started", {
     version: VERSION,
     url: `http://${server.hostname}:${server.port}`,
@@ -151,6 +167,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       disabler.stop();
       await retention.stop();
       await worker.stop(graceMs);
+      sourceUsage.stop();
       unsubscribe();
       store.close();
       log.info("relay stopped");

@@ -169,5 +169,25 @@ export function deliveriesAdminPlugin(deps: AdminDeps) {
           },
         },
       )
+      .post(
+        "/api/deliveries/:id/discard",
+        ({ params, admin }) => {
+          const found = queries.getDelivery(params.id);
+          if (!found) throw new NotFound("unknown delivery");
+          if (!queries.discardDelivery(params.id)) throw new Conflict(`delivery is ${found.status}; only a dead delivery can be discarded`);
+          deps.log.info("delivery discarded", { delivery: params.id, destination: found.destination, by: admin.kind });
+          return deliveryView(queries.getDelivery(params.id)!);
+        },
+        {
+          params: t.Object({ id: t.String() }),
+          response: { 200: DeliverySchema, 404: ErrorSchema, 409: ErrorSchema, ...authErrors },
+          detail: {
+            tags: ["admin"],
+            summary: "Discard a dead delivery",
+            description:
+              "Gives the delivery up: its status becomes discarded, it is never sent again and no longer counts as dead; it stays in the history with its attempts (and its event may then be purged by retention). 409 when it is not dead.",
+          },
+        },
+      )
   );
 }

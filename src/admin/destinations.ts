@@ -1,9 +1,10 @@
 import { Elysia, t } from "elysia";
 import { maskUrl } from "../config/describe.ts";
-import type { DestinationConfig } from "../config/types.ts";
+import type { DestinationConfig, RouteConfig } from "../config/types.ts";
 import { NotFound } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { adminQueries } from "../store/admin-queries.ts";
+import { usageTable, type DestinationTotals } from "../store/usage.ts";
 import type { ClaimedDelivery, Settlement } from "../store/store.ts";
 import { ErrorSchema, authErrors, iso, maskUrlsIn, type AdminDeps } from "./deliveries.ts";
 
@@ -45,6 +46,18 @@ const DestinationSchema = t.Object({
     { p50: Millis, p95: Millis, p99: Millis },
     { description: "nearest-rank percentiles of every attempt's duration in the last hour, failures included" },
   ),
+  events: t.Array(t.String(), {
+    description: 'event types the destination is subscribed to, from the routes that feed it ("*": every type); empty when no route does',
+  }),
+  totals: t.Object(
+    {
+      sent: t.Integer({ description: "acknowledged attempts since the start" }),
+      failed: t.Integer({ description: "failed attempts since the start" }),
+      lastSentAt: t.Union([t.String(), t.Null()]),
+      since: t.Union([t.String(), t.Null()], { description: "the first counted attempt" }),
+    },
+    { description: "since the start, surviving restarts and retention (test sends included)" },
+  ),
 });
 
 const TestResultSchema = t.Object({
@@ -59,6 +72,7 @@ const TestResultSchema = t.Object({
 /** Admin API per destination: stats, retry every dead delivery, send a test event. */
 export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
   const queries = adminQueries(deps.store);
+  const usage = usageTable(deps.store);
   const stateOf = deps.destinationState ?? (() => "closed" as const);
 
   const configured = (name: string): DestinationConfig => {
@@ -79,6 +93,8 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
           const open = queries.openCounts();
           const window = queries.attemptWindow(since, now);
           const removed = queries.storedDestinations().filter((name) => !destinations[name]);
+          const totals = usage.destinations();
+          const subscribed = subscriptions(deps.config().routes);
           const names = [...Object.keys(destinations), ...removed];
           return {
             since: iso(since),
@@ -99,6 +115,8 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
                 lastSentAt: lastSentAt === null ? null : iso(lastSentAt),
                 successRate: w ? Math.round((sent / (sent + failed)) * 10_000) / 10_000 : null,
                 latencyMs: { p50: w?.p50 ?? null, p95: w?.p95 ?? null, p99: w?.p99 ?? null },
+                events: subscribed.get(name) ?? [],
+                totals: totalsView(totals.get(name)),
               };
             }),
           };
@@ -109,7 +127,7 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
             tags: ["admin"],
             summary: "Destinations with their stats",
             description:
-              "Every configured destination, then every destination removed from the config that still has deliveries in the store (state removed), so nothing waits unseen. Counts are current; sent, failed, success rate and latency cover the last hour.",
+              "Every configured destination, then every destination removed from the config that still has deliveries in the store (state removed), so nothing waits unseen. Counts are current; sent, failed, success rate and latency cover the last hour, totals everything since the start. events lists the event types the routes send it.",
           },
         },
       )
@@ -134,6 +152,25 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
         },
       )
       .post(
+        "/api/destinations/:name/discard-dead",
+        ({ params, admin }) => {
+          const known = deps.config().destinations[params.name] || queries.storedDestinations().includes(params.name);
+          if (!known) throw new NotFound(`unknown destination "${params.name}"`);
+          const discarded = queries.discardDead(params.name);
+          deps.log.info("dead deliveries discarded", { destination: params.name, count: discarded, by: admin.kind });
+          return { discarded };
+        },
+        {
+          params: t.Object({ name: t.String() }),
+          response: { 200: t.Object({ discarded: t.Integer({ description: "deliveries given up" }) }), 404: ErrorSchema, ...authErrors },
+          detail: {
+            tags: ["admin"],
+            summary: "Discard every dead delivery of a destination",
+            description: "Each becomes discarded: kept in the history, never sent again, no longer counted as dead. Works for removed destinations too. 404 when no such destination is configured or stored.",
+          },
+        },
+      )
+      .post(
         "/api/destinations/:name/test",
         async ({ params, admin }) => {
           const dest = configured(params.name);
@@ -145,7 +182,7 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
             route: "test-send",
             destination: dest.name,
             eventType: TEST_EVENT,
-            body: JSON.stringify({ event: TEST_EVENT, timestamp: iso(now), data: { message: "Test delivery from Relay" } }),
+            body: testBody(dest.name, now),
             attempts: 0,
             createdAt: now,
           };
@@ -173,6 +210,8 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
           if (settlement.outcome === "retry") settlement = { deliveryId: delivery.id, attempt: settlement.attempt, outcome: "dead", error: settlement.error };
           await deps.store.settle([settlement]);
           const delivered = settlement.outcome === "delivered";
+          // A failed probe is reported by this answer; it is not dead traffic anyone must clear.
+          if (!delivered) queries.discardDelivery(delivery.id);
           const { attempt } = settlement;
           deps.log.info("test delivery sent", { delivery: delivery.id, destination: dest.name, delivered, status: attempt.statusCode, by: admin.kind });
           return {
@@ -191,9 +230,38 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
             tags: ["admin"],
             summary: "Send a test event to a destination",
             description:
-              'Sends {"event":"webhook.test","timestamp":"…","data":{"message":"Test delivery from Relay"}} now, with the destination\'s headers, signature, timeout and acknowledgment contract, and waits for the answer. It is recorded as a delivery (route test-send) with its attempt; a failed test is dead at once, never retried. The call answers 200 either way: delivered tells the outcome.',
+              'Sends {"event":"webhook.test","timestamp":"…","data":{"test":true,"timestamp":"…","webhookId":"<destination>","message":"This is a test webhook from Relay"}} (the VAI test webhook\'s shape) now, with the destination\'s headers, signature, timeout and acknowledgment contract, and waits for the answer. It is recorded as a delivery (route test-send) with its attempt; a failed test is discarded at once (never retried, not counted as dead). The call answers 200 either way: delivered tells the outcome.',
           },
         },
       )
   );
+}
+
+/** The test webhook as VAI's integration document sends it: the envelope, with the destination as webhookId. */
+export function testBody(destination: string, now: number): string {
+  const timestamp = iso(now);
+  return JSON.stringify({
+    event: TEST_EVENT,
+    timestamp,
+    data: { test: true, timestamp, webhookId: destination, message: "This is a test webhook from Relay" },
+  });
+}
+
+/** Per destination, the event type patterns of the routes that feed it, in route order; "*" for a route without types. */
+export function subscriptions(routes: readonly RouteConfig[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const route of routes) {
+    const types = route.when.types.length > 0 ? route.when.types : ["*"];
+    for (const name of route.to) {
+      const list = out.get(name) ?? [];
+      for (const type of types) if (!list.includes(type)) list.push(type);
+      out.set(name, list);
+    }
+  }
+  return out;
+}
+
+function totalsView(t: DestinationTotals | undefined) {
+  if (!t) return { sent: 0, failed: 0, lastSentAt: null, since: null };
+  return { sent: t.sent, failed: t.failed, lastSentAt: t.lastSentAt === null ? null : iso(t.lastSentAt), since: iso(t.since) };
 }

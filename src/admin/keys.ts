@@ -1,9 +1,9 @@
 import { Elysia, t } from "elysia";
 import type { Guard } from "../auth/guard.ts";
-import { KEY_PREFIX, SCOPES, type ApiKeyRecord, type ApiKeys } from "../auth/keys.ts";
+import { KEY_PREFIX, keySource, SCOPES, type ApiKeyRecord, type ApiKeys } from "../auth/keys.ts";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config/types.ts";
-import { BadRequest, NotFound } from "../errors.ts";
+import { NotFound } from "../errors.ts";
 import type { Logger } from "../log.ts";
 
 export interface AdminKeysDeps {
@@ -22,7 +22,10 @@ const NewKeySchema = t.Object({
   scopes: t.Optional(t.Array(ScopeSchema, { minItems: 1, uniqueItems: true, description: 'default ["webhook:write"]' })),
   rateLimitPerMinute: t.Optional(t.Number({ minimum: 1, maximum: 1_000_000, multipleOf: 1, description: "whole requests per minute; default 600" })),
   source: t.Optional(
-    t.Union([t.String({ minLength: 1 }), t.Null()], { description: "source name the key may ingest into; null or absent: any source" }),
+    t.Union([t.String({ minLength: 1 }), t.Null()], {
+      description:
+        "source the key ingests into on POST /api/webhook. Absent: the only typed source, else the only source (400 when that is ambiguous). null: unbound, for sources with require_api_key",
+    }),
   ),
 });
 
@@ -53,10 +56,10 @@ export function apiKeysAdminPlugin(deps: AdminKeysDeps) {
       .post(
         "/api/api-keys",
         ({ body, set, admin }) => {
-          const source = body.source ?? null;
-          if (source !== null && !deps.config().sources[source]) throw new BadRequest(`unknown source "${source}"`);
+          const scopes = body.scopes ?? ["webhook:write"];
+          const source = keySource(deps.config().sources, scopes, body.source);
           const created = deps.keys.createKey(
-            { name: body.name, scopes: body.scopes ?? ["webhook:write"], rateLimitPerMinute: body.rateLimitPerMinute, source },
+            { name: body.name, scopes, rateLimitPerMinute: body.rateLimitPerMinute, source },
             deps.clock.now(),
           );
           const r = created.record;

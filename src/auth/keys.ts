@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { SourceConfig } from "../config/types.ts";
 import { BadRequest } from "../errors.ts";
 import { apiKeyTable, type ApiKeyRow } from "../store/api-keys.ts";
 import type { Store } from "../store/store.ts";
@@ -41,6 +42,31 @@ export interface CreatedKey {
   /** The full `rly_live_…` string; exists only in this value, shown once. */
   key: string;
   record: ApiKeyRecord;
+}
+
+/**
+ * Pure: the source a new key is bound to, so that no key is issued that can never ingest.
+ * `requested` undefined: the only `typed` source (the envelope API-key senders post), else the only source.
+ * `null`: unbound, usable only on the URL of a source with require_api_key. Throws BadRequest saying what is missing.
+ */
+export function keySource(sources: Record<string, SourceConfig>, scopes: readonly string[], requested: string | null | undefined): string | null {
+  const all = Object.values(sources);
+  if (typeof requested === "string") {
+    if (!sources[requested]) throw new BadRequest(`unknown source "${requested}"; configured: ${Object.keys(sources).join(", ") || "none"}`);
+    return requested;
+  }
+  if (!scopes.includes("webhook:write")) return null;
+  if (requested === null) {
+    if (all.some((s) => s.requireApiKey)) return null;
+    throw new BadRequest('a key without a source works only on the URL of a source with require_api_key, and no source has it; name a "source"');
+  }
+  const typed = all.filter((s) => s.kind === "typed");
+  const only = typed.length === 1 ? typed[0] : all.length === 1 ? all[0] : undefined;
+  if (only) return only.name;
+  if (all.length === 0) throw new BadRequest("no source is configured, so a webhook:write key could not ingest anything");
+  throw new BadRequest(
+    `"source" is required: POST /api/webhook ingests into the key's source, and ${typed.length > 1 ? "several typed sources" : "several sources"} could take it (${(typed.length > 1 ? typed : all).map((s) => s.name).join(", ")})`,
+  );
 }
 
 export type Authentication = { ok: true; key: ApiKeyRecord } | { ok: false; reason: "missing" | "invalid" };

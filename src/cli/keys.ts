@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { loadConfig } from "../config/load.ts";
 import { RelayError } from "../errors.ts";
 import { openStore } from "../store/store.ts";
-import { createApiKeys, DEFAULT_RATE_LIMIT_PER_MINUTE, SCOPES } from "../auth/keys.ts";
+import { createApiKeys, DEFAULT_RATE_LIMIT_PER_MINUTE, keySource, SCOPES } from "../auth/keys.ts";
 
 export const KEYS_USAGE = `Usage:
   relay keys create --name NAME [--scopes ${SCOPES.join(",")}] [--rate-limit ${DEFAULT_RATE_LIMIT_PER_MINUTE}] [--source SOURCE] [--config FILE]
@@ -46,12 +46,8 @@ export async function keysCommand(args: string[], configPath: string): Promise<n
       if (!values.name) return usage("--name is required");
       const rate = values["rate-limit"] === undefined ? undefined : Number(values["rate-limit"]);
       if (rate !== undefined && !(Number.isInteger(rate) && rate > 0)) return usage("--rate-limit must be a positive integer");
-      const source = values.source ?? null;
-      if (source !== null && !config.sources[source]) {
-        console.error(`unknown source "${source}"; configured: ${Object.keys(config.sources).join(", ") || "none"}`);
-        return 1;
-      }
       const scopes = (values.scopes ?? "webhook:write").split(",").map((s) => s.trim()).filter(Boolean);
+      const source = keySource(config.sources, scopes, values.source);
       const created = keys.createKey({ name: values.name, scopes, rateLimitPerMinute: rate, source }, Date.now());
       const r = created.record;
       console.error(

@@ -1,13 +1,16 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { maskUrl } from "../config/describe.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/types.ts";
 import { buildRequest, type OutboundRequest } from "../delivery/request.ts";
 import { NotFound, RelayError } from "../errors.ts";
+import { digestBody } from "../digest/body.ts";
 import { egressDecision } from "./egress.ts";
 import { readEvent } from "../ingest/receive.ts";
 import { plan } from "../routing/plan.ts";
+import { digestTable } from "../store/digests.ts";
+import { openStore } from "../store/store.ts";
 
 export interface DryRunDelivery {
   route: string;
@@ -17,6 +20,8 @@ export interface DryRunDelivery {
   request?: OutboundRequest;
   /** Where the attempt would connect, or why the egress policy refuses it. */
   egress?: { allowed: true; address: string } | { allowed: false; reason: string };
+  /** Digest destinations: the batch a flush would send now (this event included); `request` is its first part. */
+  batch?: { items: number; parts: number };
 }
 
 export interface DryRun {
@@ -26,13 +31,23 @@ export interface DryRun {
   deliveries: DryRunDelivery[];
 }
 
-/** What Relay would send for a payload: matching routes, and each destination's exact body and headers. Sends nothing. */
+/** What a digest destination holds now: the bodies a flush would batch, and where the window starts. */
+export interface HeldItems {
+  bodies(destination: string, upTo: number): string[];
+  windowStart(destination: string): number | null;
+}
+
+/**
+ * What Relay would send for a payload: matching routes, and each destination's exact body and headers. Sends nothing.
+ * A digest destination shows the batch a flush would send now: the items it holds (`held`) plus this one.
+ */
 export async function dryRun(
   config: Config,
   sourceName: string,
   rawBody: string,
   headers: Record<string, string>,
   now: number,
+  held?: HeldItems,
 ): Promise<DryRun> {
   const source = config.sources[sourceName];
   if (!source) throw new NotFound(`unknown source "${sourceName}" (known: ${Object.keys(config.sources).join(", ")})`);
@@ -44,7 +59,23 @@ export async function dryRun(
     if (row.status === "dead") out.error = row.lastError ?? "transform failed";
     else {
       const dest = config.destinations[row.destination];
-      out.request = buildRequest(dest, { deliveryId: row.id, eventType: event.type, body: row.body }, now);
+      if (dest.digest) {
+        const items = [...(held?.bodies(dest.name, now) ?? []), row.body];
+        const parts = Math.ceil(items.length / dest.digest.maxItems);
+        const body = digestBody({
+          format: dest.digest.body,
+          destination: dest.name,
+          windowStart: held?.windowStart(dest.name) ?? now,
+          windowEnd: now,
+          items: items.slice(0, dest.digest.maxItems),
+          part: 1,
+          parts,
+        });
+        out.batch = { items: items.length, parts };
+        out.request = buildRequest(dest, { deliveryId: row.id, eventId: null, eventType: "digest", body }, now);
+      } else {
+        out.request = buildRequest(dest, { deliveryId: row.id, eventId: event.id, eventType: event.type, body: row.body }, now);
+      }
     }
     return out;
   });
@@ -60,7 +91,8 @@ export function formatDryRun(run: DryRun): string {
   const lines = [`source ${run.source} → event type "${run.type}" (${run.message})`];
   if (run.deliveries.length === 0) lines.push("no route matches: the event would be stored with no deliveries");
   for (const d of run.deliveries) {
-    lines.push("", `route ${d.route} → ${d.destination}${d.status === "held_for_digest" ? " (held for the daily digest)" : ""}`);
+    const batch = d.batch ? ` (held for the digest; a flush now sends ${d.batch.items} item${d.batch.items === 1 ? "" : "s"}${d.batch.parts > 1 ? ` in ${d.batch.parts} parts, part 1 shown` : ""})` : "";
+    lines.push("", `route ${d.route} → ${d.destination}${batch}`);
     if (d.error) {
       lines.push(`  would be dead: ${d.error}`);
       continue;
@@ -73,6 +105,12 @@ export function formatDryRun(run: DryRun): string {
   }
   return lines.join("\n");
 }
+
+export const TRY_USAGE = `Usage: relay try --source NAME --payload FILE [--headers FILE] [--json] [--config FILE]
+
+Shows which routes match a payload and the exact body and headers (signatures included) each destination would get.
+A digest destination shows the batch a flush would send now: the items it holds plus this one. Sends nothing.
+--headers: a JSON file of request headers; --json: machine-readable output.`;
 
 /** `relay try --config FILE --source S --payload FILE [--headers FILE] [--json]` */
 export async function tryCommand(args: string[], configPath: string): Promise<number> {
@@ -89,14 +127,28 @@ export async function tryCommand(args: string[], configPath: string): Promise<nu
     strict: true,
   });
   if (!values.source || !values.payload) {
-    console.error("usage: relay try --config FILE --source NAME --payload FILE [--headers FILE] [--json]");
+    console.error(TRY_USAGE);
     return 2;
   }
   const config = loadConfig(configPath);
   const body = readFileSync(values.payload, "utf8");
   const headers = values.headers ? (JSON.parse(readFileSync(values.headers, "utf8")) as Record<string, string>) : {};
+  // Held digest items are read from the store when it exists; try never creates one.
+  const store = existsSync(config.storage.path) ? openStore(config.storage.path) : null;
+  const held: HeldItems | undefined = store
+    ? (() => {
+        const table = digestTable(store);
+        return {
+          bodies: (destination, upTo) => table.heldBodies(destination, upTo),
+          windowStart: (destination) => {
+            const oldest = table.oldestHeldAt(destination);
+            return table.lastClosedWindowEnd(destination) ?? (oldest === null ? null : oldest - 1);
+          },
+        };
+      })()
+    : undefined;
   try {
-    const run = await dryRun(config, values.source, body, headers, Date.now());
+    const run = await dryRun(config, values.source, body, headers, Date.now(), held);
     console.log(values.json ? JSON.stringify(run, null, 2) : formatDryRun(run));
     return 0;
   } catch (error) {
@@ -105,5 +157,7 @@ export async function tryCommand(args: string[], configPath: string): Promise<nu
       return 1;
     }
     throw error;
+  } finally {
+    store?.close();
   }
 }

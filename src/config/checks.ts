@@ -1,6 +1,6 @@
 import type { Issues, Path } from "./issues.ts";
 import { HEADER_NAME_PATTERN } from "./schema.ts";
-import { parseDuration, parseSize } from "./units.ts";
+import { formatSize, parseDuration, parseSize } from "./units.ts";
 
 // What the builders of relay.yaml's parts share: the schema's verdict they rely on, and unit checks that report at a path.
 
@@ -25,7 +25,7 @@ export function duration(value: string | number, path: Path, issues: Issues, opt
   return ms;
 }
 
-/** `zero`: 0 is allowed (turns a check off); `max`: the largest accepted value. */
+/** `zero`: 0 is allowed (turns a check off); `max`: the largest request the server reads, which no value may exceed. */
 export function size(value: string | number, path: Path, issues: Issues, opts: { zero?: boolean; max?: number } = {}): number {
   const bytes = parseSize(value);
   if (typeof bytes === "string") {
@@ -33,6 +33,8 @@ export function size(value: string | number, path: Path, issues: Issues, opts: {
     return 0;
   }
   if (bytes <= 0 && !(opts.zero && bytes === 0)) issues.add(path, "must be larger than 0");
-  if (opts.max !== undefined && bytes > opts.max) issues.add(path, `must be at most ${opts.max} bytes (16mb), the largest request the server accepts`);
+  if (opts.max !== undefined && bytes > opts.max) {
+    issues.add(path, `${formatSize(bytes)} is above the ${formatSize(opts.max)} the server accepts for any request`);
+  }
   return bytes;
 }

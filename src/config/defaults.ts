@@ -30,6 +30,8 @@ export const DEFAULTS = {
   digest: { timezone: "UTC", maxItems: 1000, sendEmpty: false, body: "array" as const },
   circuit: { failures: 5, probe: "30s", maxProbe: "10m" },
   userAgent: `Relay/${VERSION}`,
+  idValue: "destination" as const,
+  timestampFormat: "ms" as const,
 } as const;
 
 const ms = (d: string) => parseDuration(d) as number;

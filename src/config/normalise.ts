@@ -5,7 +5,7 @@ import { checkTemplate } from "../routing/template.ts";
 import { HEADER_NAME, duration, size, type Ctx } from "./checks.ts";
 import { DEFAULT_EGRESS, DEFAULTS } from "./defaults.ts";
 import { buildDestination } from "./destination.ts";
-import { didYouMean, type Issues, type Path } from "./issues.ts";
+import { closest, didYouMean, type Issues, type Path } from "./issues.ts";
 import { buildScheme, buildSecrets } from "./signatures.ts";
 import {
   EVENT_TYPE_PATTERN,
@@ -106,7 +106,7 @@ export function normalise(raw: RawConfig, file: string, issues: Issues): Config 
       if (first !== undefined) issues.add([...path, "name"], `duplicate route name "${route.name}" (also routes[${first}])`);
       else routeNames.set(route.name, i);
     }
-    config.routes.push(buildRoute(route, i, path, sourceNames, destinationNames, c));
+    config.routes.push(buildRoute(route, i, path, sourceNames, destinationNames, c, config.sources));
   });
 
   return issues.size === 0 ? config : undefined;
@@ -197,6 +197,7 @@ function buildRoute(
   sources: string[] | null,
   destinations: string[] | null,
   c: Ctx,
+  built: Record<string, SourceConfig>,
 ): RouteConfig {
   const at = (...keys: Array<string | number>) => [...path, ...keys];
   const from = c.ok(at("from")) ? references(raw.from, at("from"), "source", sources, c.issues) : [];
@@ -205,8 +206,12 @@ function buildRoute(
   const types = when?.type === undefined || !c.ok(at("when", "type")) ? [] : Array.isArray(when.type) ? [...when.type] : [when.type];
   const match = when?.match !== undefined && c.open(at("when", "match")) ? when.match : [];
   const fields = match.flatMap((cond, i) => (c.ok(at("when", "match", i)) ? condition(cond, at("when", "match", i), c.issues) : []));
+  // Variables only when every source of the route was built: otherwise its own problem is already reported.
+  const variables = from.every((s) => built[s])
+    ? Object.fromEntries(from.map((s) => [s, built[s].variables.map((v) => v.name)]))
+    : undefined;
   const transform: TransformConfig = c.ok(at("transform"))
-    ? buildTransform(raw.transform ?? DEFAULTS.transform, at("transform"), c.issues)
+    ? buildTransform(raw.transform ?? DEFAULTS.transform, at("transform"), c.issues, variables)
     : { mode: "envelope" };
   return { name: raw.name ?? `routes[${index}]`, from, when: { types, fields }, to, transform };
 }
@@ -254,13 +259,18 @@ function condition(raw: RawCondition, path: Path, issues: Issues): FieldConditio
   }
 }
 
-function buildTransform(raw: NonNullable<RawRoute["transform"]>, path: Path, issues: Issues): TransformConfig {
+function buildTransform(
+  raw: NonNullable<RawRoute["transform"]>,
+  path: Path,
+  issues: Issues,
+  variables?: Record<string, readonly string[]>,
+): TransformConfig {
   if (raw === "envelope" || raw === "passthrough") return { mode: raw };
   if ("jsonata" in raw) {
     const problem = checkJsonata(raw.jsonata);
     if (problem) issues.add([...path, "jsonata"], `invalid JSONata expression: ${problem}`);
     return { mode: "jsonata", expression: raw.jsonata };
   }
-  for (const problem of checkTemplate(raw.template)) issues.add([...path, "template"], problem);
+  for (const problem of checkTemplate(raw.template, variables, closest)) issues.add([...path, "template"], problem);
   return { mode: "template", template: raw.template };
 }

@@ -27,14 +27,9 @@ export const PATTERN_HINTS: Record<string, string> = {
 const shown = (value: string | number | boolean | readonly string[]) => (Array.isArray(value) ? `[${value.join(", ")}]` : String(value));
 const quoted = (value: string) => JSON.stringify(value);
 
+// A number and a unit: a bare number is refused, since `timeout: 10` is surely not 10 ms.
 const duration = (description: string, fallback?: string) =>
-  Type.Union(
-    [
-      Type.String({ pattern: DURATION_PATTERN }),
-      Type.Number({ minimum: 0, description: "milliseconds" }),
-    ],
-    { description, ...(fallback === undefined ? {} : { default: fallback }) },
-  );
+  Type.String({ pattern: DURATION_PATTERN, description, ...(fallback === undefined ? {} : { default: fallback }) });
 
 const size = (description: string, fallback: string) =>
   Type.Union([Type.String({ pattern: SIZE_PATTERN }), Type.Integer({ minimum: 0, description: "bytes" })], {
@@ -109,7 +104,7 @@ const Verify = Type.Object(
     ...secretFields,
     ...schemeFields,
     tolerance: Type.Optional(
-      duration(`Accepted clock skew for schemes that carry a timestamp, as a duration ("5m") or milliseconds. Default ${shown(DEFAULTS.tolerance)}.`, DEFAULTS.tolerance),
+      duration(`Accepted clock skew for schemes that carry a timestamp, as a duration ("5m"). Default ${shown(DEFAULTS.tolerance)}.`, DEFAULTS.tolerance),
     ),
   },
   { additionalProperties: false, description: "Check the inbound signature; requests that fail get 401. Default: no check." },
@@ -177,8 +172,8 @@ const Status = Type.Union([Type.Integer({ minimum: 100, maximum: 599 }), Type.St
 const Exponential = Type.Object(
   {
     attempts: Type.Optional(Type.Integer({ minimum: 1, default: DEFAULTS.exponential.attempts, description: `Attempts in all, the first one included. Default ${shown(DEFAULTS.exponential.attempts)}.` })),
-    base: Type.Optional(duration(`Cap of the first retry delay; doubles each retry. Duration or milliseconds. Default ${shown(DEFAULTS.exponential.base)}.`, DEFAULTS.exponential.base)),
-    max: Type.Optional(duration(`Largest delay between attempts. Duration or milliseconds. Default ${shown(DEFAULTS.exponential.max)}.`, DEFAULTS.exponential.max)),
+    base: Type.Optional(duration(`Cap of the first retry delay; doubles each retry. Duration with a unit. Default ${shown(DEFAULTS.exponential.base)}.`, DEFAULTS.exponential.base)),
+    max: Type.Optional(duration(`Largest delay between attempts. Duration with a unit. Default ${shown(DEFAULTS.exponential.max)}.`, DEFAULTS.exponential.max)),
     jitter: Type.Optional(Type.Boolean({ default: DEFAULTS.exponential.jitter, description: `Full jitter: each delay is random between 0 and its cap. Default ${shown(DEFAULTS.exponential.jitter)}.` })),
   },
   { additionalProperties: false },
@@ -205,8 +200,8 @@ const Circuit = Type.Object(
     failures: Type.Optional(
       Type.Integer({ minimum: 1, default: DEFAULTS.circuit.failures, description: `Failed attempts in a row that open the circuit; a 410 Gone opens it at once. Default ${shown(DEFAULTS.circuit.failures)}.` }),
     ),
-    probe: Type.Optional(duration(`Wait before an open circuit sends one probe delivery; doubles after each failed probe. Duration or milliseconds. Default ${shown(DEFAULTS.circuit.probe)}.`, DEFAULTS.circuit.probe)),
-    max_probe: Type.Optional(duration(`Longest wait between probes. Duration or milliseconds. Default ${shown(DEFAULTS.circuit.maxProbe)}.`, DEFAULTS.circuit.maxProbe)),
+    probe: Type.Optional(duration(`Wait before an open circuit sends one probe delivery; doubles after each failed probe. Duration with a unit. Default ${shown(DEFAULTS.circuit.probe)}.`, DEFAULTS.circuit.probe)),
+    max_probe: Type.Optional(duration(`Longest wait between probes. Duration with a unit. Default ${shown(DEFAULTS.circuit.maxProbe)}.`, DEFAULTS.circuit.maxProbe)),
   },
   {
     additionalProperties: false,
@@ -224,7 +219,7 @@ const Destination = Type.Object(
         description: 'Extra static headers, e.g. Authorization: "Bearer ${CRM_TOKEN}". Default: none.',
       }),
     ),
-    timeout: Type.Optional(duration(`Time allowed for one attempt, as a duration or milliseconds. Default ${shown(DEFAULTS.timeout)}.`, DEFAULTS.timeout)),
+    timeout: Type.Optional(duration(`Time allowed for one attempt, as a duration with a unit. Default ${shown(DEFAULTS.timeout)}.`, DEFAULTS.timeout)),
     concurrency: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 1000, default: DEFAULTS.concurrency, description: `Deliveries in flight at once to this destination, 1 to 1000. Default ${shown(DEFAULTS.concurrency)}.` }),
     ),
@@ -252,13 +247,19 @@ const Destination = Type.Object(
     ),
     sign: Type.Optional(Sign),
     event_header: Type.Optional(headerName("Header that carries the event type, e.g. X-Aficial-Event. Default: none.")),
-    id_header: Type.Optional(headerName("Header that carries the delivery id, e.g. X-VAI-Webhook-ID. Default: none.")),
-    timestamp_header: Type.Optional(headerName("Header that carries the send time in unix seconds, e.g. X-VAI-Timestamp. Default: none.")),
+    id_header: Type.Optional(headerName("Header that carries an id (see id_value), e.g. X-VAI-Webhook-ID. Default: none.")),
+    id_value: Type.Optional(
+      literals(["destination", "delivery", "event"], `What id_header carries: "destination" (this destination's name, as a webhook id), "delivery" (the delivery id) or "event" (the event id). Default ${quoted(DEFAULTS.idValue)}.`, DEFAULTS.idValue),
+    ),
+    timestamp_header: Type.Optional(headerName("Header that carries the send time (see timestamp_format), e.g. X-VAI-Timestamp. Default: none.")),
+    timestamp_format: Type.Optional(
+      literals(["ms", "s", "iso"], `How timestamp_header is written: "ms" (unix milliseconds, like Date.now()), "s" (unix seconds) or "iso" (ISO-8601 UTC). Default ${quoted(DEFAULTS.timestampFormat)}.`, DEFAULTS.timestampFormat),
+    ),
     user_agent: Type.Optional(Type.String({ minLength: 1, description: 'User-Agent header. Default "Relay/<version>".' })),
     digest: Type.Optional(Digest),
     circuit: Type.Optional(Circuit),
     disable_after: Type.Optional(
-      duration(`Continuous failure after which the destination is disabled and its pending deliveries become dead (retryable); a reload or POST /api/destinations/<name>/enable turns it back on. Duration or milliseconds; 0 never disables. Default ${shown(DEFAULTS.disableAfter)}.`, DEFAULTS.disableAfter),
+      duration(`Continuous failure after which the destination is disabled and its pending deliveries become dead (retryable); a reload or POST /api/destinations/<name>/enable turns it back on. Duration with a unit; 0s never disables. Default ${shown(DEFAULTS.disableAfter)}.`, DEFAULTS.disableAfter),
     ),
   },
   { additionalProperties: false },
@@ -346,7 +347,7 @@ export const RelayYamlSchema = Type.Object(
             Type.String({ description: 'Bearer token GET /metrics requires, usually "${RELAY_METRICS_TOKEN}"; empty or absent: /metrics is open. Default: none.' }),
           ),
           commit_timeout: Type.Optional(
-            duration(`Longest an ingest request waits for its commit (a write lock held elsewhere, a stalled disk) before it gets 503 with Retry-After. Duration or milliseconds. Default ${shown(DEFAULTS.commitTimeout)}.`, DEFAULTS.commitTimeout),
+            duration(`Longest an ingest request waits for its commit (a write lock held elsewhere, a stalled disk) before it gets 503 with Retry-After. Duration with a unit. Default ${shown(DEFAULTS.commitTimeout)}.`, DEFAULTS.commitTimeout),
           ),
         },
         { additionalProperties: false, description: "HTTP listener." },
@@ -358,7 +359,7 @@ export const RelayYamlSchema = Type.Object(
           path: Type.Optional(
             Type.String({ minLength: 1, default: DEFAULTS.storagePath, description: `SQLite file; a relative path is read from the YAML file's folder. Default ${quoted(DEFAULTS.storagePath)}.` }),
           ),
-          retention: Type.Optional(duration(`Delivered events older than this are purged, as a duration or milliseconds. Default ${shown(DEFAULTS.retention)}.`, DEFAULTS.retention)),
+          retention: Type.Optional(duration(`Delivered events older than this are purged, as a duration with a unit. Default ${shown(DEFAULTS.retention)}.`, DEFAULTS.retention)),
           min_free: Type.Optional(
             size(`Free space the database's disk must keep; below it ingest gets 503 with Retry-After, before SQLite runs out of space. Size or bytes; 0 turns the check off. Default ${shown(DEFAULTS.minFree)}.`, DEFAULTS.minFree),
           ),

@@ -85,6 +85,8 @@ export interface SignatureScheme {
   timestampHeader?: string;
   /** "whsec": base64 key after the `whsec_` prefix; "raw": the secret's UTF-8 bytes. */
   secretFormat: "whsec" | "raw";
+  /** Receivers verify over JSON.stringify(req.body): the sent bytes are made equal to that re-serialization. */
+  reserialized?: boolean;
 }
 
 export interface SignConfig {
@@ -151,8 +153,12 @@ export interface DestinationConfig {
   sign?: SignConfig;
   /** Optional header names filled per delivery. */
   eventHeader?: string; // e.g. X-Aficial-Event: <event type>
-  idHeader?: string; // e.g. X-VAI-Webhook-ID: <delivery id>
-  timestampHeader?: string; // e.g. X-VAI-Timestamp: <unix seconds>
+  idHeader?: string; // e.g. X-VAI-Webhook-ID: <destination name>
+  /** What idHeader carries; default "destination". */
+  idValue?: "destination" | "delivery" | "event";
+  timestampHeader?: string; // e.g. X-VAI-Timestamp: <unix ms>
+  /** How timestampHeader is written: unix ms (Date.now(), the default), unix seconds or ISO-8601. */
+  timestampFormat?: "ms" | "s" | "iso";
   userAgent: string; // default "Relay/<version>"
   digest?: DigestConfig;
   /** Endpoint health; the loader fills it when the YAML has `circuit:`, else DEFAULT_CIRCUIT (config/defaults.ts) applies. */

@@ -13,14 +13,14 @@ const DURATION_PART = /(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h|d)/g;
 const SIZE_RE = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(b|kb|mb|gb)\s*$/i;
 const BARE_NUMBER = /^\s*[-+]?(\d+(\.\d+)?|\.\d+)\s*$/;
 
-/** Milliseconds for "10s", "1.5h", "1h30m", … or a number (already ms); an error message (string) otherwise. */
+/** Milliseconds for "10s", "1.5h", "1h30m", …; an error message (string) otherwise, a bare number included. */
 export function parseDuration(input: string | number): number | string {
   if (typeof input === "number") {
-    if (!Number.isFinite(input) || input < 0) return `invalid duration ${input}: must be a non-negative number of milliseconds`;
-    return Math.round(input);
+    if (!Number.isFinite(input) || input < 0) return `invalid duration ${input}: use a number and a unit (ms, s, m, h, d), e.g. "10s"`;
+    return `duration ${input} needs a unit: ms, s, m, h or d (did you mean "${input}s"?)`;
   }
   if (input.trim() === "") return "empty duration: use a number and a unit, e.g. \"10s\"";
-  if (BARE_NUMBER.test(input)) return `duration "${input}" needs a unit: ms, s, m, h or d (e.g. "${input.trim()}s")`;
+  if (BARE_NUMBER.test(input)) return `duration "${input}" needs a unit: ms, s, m, h or d (did you mean "${input.trim()}s"?)`;
   if (!DURATION_RE.test(input)) return `invalid duration "${input}": use a number and a unit (ms, s, m, h, d), e.g. "10s" or "1.5h"`;
   let total = 0;
   for (const [, amount, unit] of input.matchAll(DURATION_PART)) {
@@ -40,4 +40,12 @@ export function parseSize(input: string | number): number | string {
   const m = SIZE_RE.exec(input);
   if (!m) return `invalid size "${input}": use a number and a unit (b, kb, mb, gb), e.g. "100kb"`;
   return Math.round(Number(m[1]) * SIZE_UNITS[m[2].toLowerCase() as keyof typeof SIZE_UNITS]);
+}
+
+/** Display form of a byte count in the largest whole unit: 16777216 → "16mb", 1536 → "1536b". */
+export function formatSize(bytes: number): string {
+  for (const unit of ["gb", "mb", "kb"] as const) {
+    if (bytes >= SIZE_UNITS[unit] && bytes % SIZE_UNITS[unit] === 0) return `${bytes / SIZE_UNITS[unit]}${unit}`;
+  }
+  return `${bytes}b`;
 }

@@ -48,6 +48,7 @@ function report(e: ValueError, root: unknown, issues: Issues, options: ValidateO
     case ValueErrorType.Array:
       return issues.add(path, `expected a list${got}`);
     case ValueErrorType.String:
+      if (s.pattern === DURATION_PATTERN && typeof e.value === "number") return issues.add(path, String(parseDuration(e.value)));
       return issues.add(path, `expected a string${got}${quoteHint}`);
     case ValueErrorType.Number:
       return issues.add(path, `expected a number${got}`);

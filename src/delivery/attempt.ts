@@ -15,7 +15,7 @@ export async function attemptDelivery(
 ): Promise<Settlement> {
   let result: AttemptResult;
   try {
-    const req = buildRequest(dest, { deliveryId: d.id, eventType: d.eventType, body: d.body }, clock.now());
+    const req = buildRequest(dest, { deliveryId: d.id, eventId: d.eventId, eventType: d.eventType, body: d.body }, clock.now());
     result = await sendAttempt(req, dest.timeoutMs, clock, egress);
   } catch (error) {
     result = { startedAt: clock.now(), durationMs: 0, statusCode: null, responseBody: "", retryAfterMs: null, error: String(error) };

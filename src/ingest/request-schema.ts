@@ -1,5 +1,5 @@
 import type { SourceConfig, VariableConfig } from "../config/types.ts";
-import { TYPED_ENVELOPES, type TypedField } from "./typed.ts";
+import { TypedBodySchema } from "./typed.ts";
 
 // Pure: the JSON Schema of what a source accepts, for the OpenAPI document. URL ids stay out of it (they are secrets).
 
@@ -46,28 +46,6 @@ function variablesSchema(vars: VariableConfig[]): JsonSchema {
 }
 
 function typedSchema(): JsonSchema {
-  return {
-    oneOf: Object.entries(TYPED_ENVELOPES).map(([kind, envelope]) =>
-      fieldSchema({ type: "object", properties: { type: { type: "string", required: true }, ...envelope.properties } }, kind),
-    ),
-  };
-}
-
-function fieldSchema(field: TypedField, kind?: string): JsonSchema {
-  switch (field.type) {
-    case "object": {
-      const entries = Object.entries(field.properties ?? {});
-      const properties = Object.fromEntries(
-        entries.map(([name, f]) => [name, name === "type" && kind ? { type: "string", const: kind } : fieldSchema(f)]),
-      );
-      const required = entries.filter(([, f]) => f.required).map(([name]) => name);
-      return { type: "object", properties, ...(required.length ? { required } : {}), additionalProperties: true };
-    }
-    case "array":
-      return { type: "array", items: fieldSchema(field.items) };
-    case "string":
-      return field.minLength ? { type: "string", minLength: field.minLength } : { type: "string" };
-    default:
-      return { type: field.type };
-  }
+  // The schemas the ingest check compiles, as plain JSON; their `type` literals make them exclusive.
+  return { oneOf: JSON.parse(JSON.stringify(TypedBodySchema.anyOf)) as JsonSchema[] };
 }

@@ -1,102 +1,67 @@
-// The built-in `typed` source kind: `{"type":"order","order":{…}}` and its siblings.
-// The accepted shapes are data (TYPED_ENVELOPES) so they can also be published as JSON Schema.
+import { Type, type TObject, type TSchema } from "@sinclair/typebox";
+import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 
-/** A field's expected shape, in JSON Schema vocabulary (`required` is per field here, not a list on the parent). */
-export type TypedField =
-  | { type: "string"; required?: boolean; minLength?: number }
-  | { type: "number"; required?: boolean }
-  | { type: "boolean"; required?: boolean }
-  | { type: "object"; required?: boolean; properties?: Record<string, TypedField> }
-  | { type: "array"; required?: boolean; items: TypedField };
+// The built-in `typed` source kind: `{"type":"order","order":{…}}` and its siblings.
+// Senders may put any structure inside; only the `type` and the object it names are essential.
+// Each schema serves both the ingest check and the OpenAPI document.
+
+export type TypedKind = "order" | "customer" | "product" | "event";
 
 export interface TypedEnvelope {
   /** Reply message for an accepted body. */
   message: string;
-  /** Fields of the body besides `type`; unknown extra fields are allowed. */
-  properties: Record<string, TypedField>;
+  /** The whole body's schema; fields not named in it are kept and allowed. */
+  schema: TObject;
   /** When set, the event type is this field's value instead of the `type` value. */
   typeFrom?: string;
 }
 
-export type TypedKind = "order" | "customer" | "product" | "event";
+const anyObject = (description: string) => Type.Object({}, { additionalProperties: true, description });
 
-const str = { type: "string" } as const;
-const num = { type: "number" } as const;
+function envelope(kind: TypedKind, properties: Record<string, TSchema>, description: string): TObject {
+  return Type.Object({ type: Type.Literal(kind), ...properties }, { additionalProperties: true, title: kind, description });
+}
 
 export const TYPED_ENVELOPES: Readonly<Record<TypedKind, TypedEnvelope>> = {
   order: {
     message: "Order data received",
-    properties: {
-      order: {
-        type: "object",
-        required: true,
-        properties: {
-          orderNumber: { type: "string", required: true },
-          status: str,
-          trackingNumber: str,
-          items: {
-            type: "array",
-            items: {
-              type: "object",
-              properties: {
-                sku: str,
-                name: str,
-                qty: { type: "number", required: true },
-                price: { type: "number", required: true },
-              },
-            },
-          },
-          total: num,
-          currency: str,
-          customer_email: str,
-          customerEmail: str,
-        },
-      },
-    },
+    schema: envelope("order", { order: anyObject("any fields, e.g. order_number, status, tracking_number, items, total") }, "an order"),
   },
   customer: {
     message: "Customer data received",
-    properties: {
-      customer: {
-        type: "object",
-        required: true,
-        properties: {
-          email: { type: "string", required: true },
-          name: str,
-          tier: str,
-          tags: { type: "array", items: str },
-        },
-      },
-    },
+    schema: envelope("customer", { customer: anyObject("any fields, e.g. email, name, company, tier, tags") }, "a customer"),
   },
   product: {
     message: "Product data received",
-    properties: {
-      product: {
-        type: "object",
-        required: true,
-        properties: {
-          sku: { type: "string", required: true },
-          name: str,
-          price: num,
-          stock: num,
-        },
-      },
-    },
+    schema: envelope("product", { product: anyObject("any fields, e.g. sku, name, price, in_stock") }, "a product"),
   },
   event: {
     message: "Event data received",
     typeFrom: "event",
-    properties: {
-      event: { type: "string", required: true, minLength: 1 },
-      data: { type: "object" },
-    },
+    schema: envelope(
+      "event",
+      {
+        event: Type.String({ minLength: 1, description: "the event's name; it becomes the event type" }),
+        data: Type.Optional(anyObject("any fields")),
+      },
+      "any other event",
+    ),
   },
 };
+
+/** What a typed source accepts: any one of the envelopes. */
+export const TypedBodySchema = Type.Union(
+  Object.values(TYPED_ENVELOPES).map((e) => e.schema),
+  { title: "typed envelope" },
+);
 
 export type TypedResult = { ok: true; type: string; message: string } | { ok: false; errors: string[] };
 
 const KINDS = Object.keys(TYPED_ENVELOPES) as TypedKind[];
+const CHECKERS = Object.fromEntries(KINDS.map((k) => [k, TypeCompiler.Compile(TYPED_ENVELOPES[k].schema)])) as Record<
+  TypedKind,
+  TypeCheck<TObject>
+>;
 
 function kindOf(value: unknown): string {
   if (value === null) return "null";
@@ -104,53 +69,45 @@ function kindOf(value: unknown): string {
   return typeof value;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
+/** `/order/items/0` → `order.items[0]`. */
+function dotted(pointer: string): string {
+  return pointer
+    .split("/")
+    .slice(1)
+    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .reduce((path, s) => (/^\d+$/.test(s) ? `${path}[${s}]` : path ? `${path}.${s}` : s), "");
 }
 
-/** Appends to `errors` every way `value` (at `path`) differs from `field`; null counts as absent. */
-function check(field: TypedField, value: unknown, path: string, errors: string[]): void {
-  if (value === undefined || value === null) {
-    if (field.required) errors.push(`${path}: required`);
-    return;
-  }
-  const actual = kindOf(value);
-  if (actual !== field.type) {
-    errors.push(`${path}: expected ${field.type}, got ${actual}`);
-    return;
-  }
-  if (field.type === "string" && field.minLength !== undefined && (value as string).length < field.minLength) {
-    errors.push(`${path}: must not be empty`);
-  } else if (field.type === "object" && field.properties) {
-    checkProperties(field.properties, value as Record<string, unknown>, `${path}.`, errors);
-  } else if (field.type === "array") {
-    (value as unknown[]).forEach((item, i) => check(field.items, item, `${path}[${i}]`, errors));
-  }
-}
-
-function checkProperties(properties: Record<string, TypedField>, value: Record<string, unknown>, prefix: string, errors: string[]): void {
-  for (const [name, field] of Object.entries(properties)) {
-    check(field, Object.hasOwn(value, name) ? value[name] : undefined, `${prefix}${name}`, errors);
-  }
-}
-
-/** Validates a typed body; every problem is reported, with paths like `order.items[1].qty`. */
+/** Validates a typed body; every problem is reported with its path (`order: expected object, got string`). */
 export function readTypedEnvelope(body: unknown): TypedResult {
   const allowed = `expected one of ${KINDS.join(", ")}`;
-  if (!isObject(body)) return { ok: false, errors: [`body: expected object, got ${kindOf(body)}`] };
-  const type = body.type;
+  if (kindOf(body) !== "object") return { ok: false, errors: [`body: expected object, got ${kindOf(body)}`] };
+  const type = (body as Record<string, unknown>).type;
   if (type === undefined || type === null) return { ok: false, errors: [`type: required (${allowed})`] };
   if (typeof type !== "string") return { ok: false, errors: [`type: expected string, got ${kindOf(type)} (${allowed})`] };
   if (!Object.hasOwn(TYPED_ENVELOPES, type)) {
     return { ok: false, errors: [`type: unknown type ${JSON.stringify(type)}, ${allowed}`] };
   }
-  const envelope = TYPED_ENVELOPES[type as TypedKind];
-  const errors: string[] = [];
-  checkProperties(envelope.properties, body, "", errors);
-  if (errors.length > 0) return { ok: false, errors };
+  const kind = type as TypedKind;
+  const checker = CHECKERS[kind];
+  if (!checker.Check(body)) {
+    const errors: string[] = [];
+    for (const e of checker.Errors(body)) {
+      const path = dotted(e.path) || "body";
+      const line = e.value === undefined ? `${path}: required` : describe(path, e.schema, e.value);
+      if (!errors.includes(line)) errors.push(line);
+    }
+    return { ok: false, errors };
+  }
+  const envelope = TYPED_ENVELOPES[kind];
   return {
     ok: true,
-    type: envelope.typeFrom ? String(body[envelope.typeFrom]) : type,
+    type: envelope.typeFrom ? String((body as Record<string, unknown>)[envelope.typeFrom]) : type,
     message: envelope.message,
   };
+}
+
+function describe(path: string, schema: TSchema, value: unknown): string {
+  if (schema.type === "string" && typeof value === "string") return `${path}: must not be empty`;
+  return `${path}: expected ${schema.type}, got ${kindOf(value)}`;
 }

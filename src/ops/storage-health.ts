@@ -13,6 +13,8 @@ export interface StorageHealth {
   succeeded(): void;
   /** Free space below the floor, or null (checked at most once a second). */
   belowFloor(): { free: number; min: number } | null;
+  /** Free bytes beside the database at the last reading (at most a second old); null without a disk. */
+  freeBytes(): number | null;
   /** Answers at once: never touches the database. */
   verdict(): StorageVerdict;
 }
@@ -37,6 +39,7 @@ export function createStorageHealth(deps: StorageHealthDeps): StorageHealth {
   let nextId = 0;
   let floorCheckedAt = -Infinity;
   let floor: { free: number; min: number } | null = null;
+  let lastFree: number | null = null;
 
   const belowFloor = () => {
     const now = deps.clock.now();
@@ -44,11 +47,12 @@ export function createStorageHealth(deps: StorageHealthDeps): StorageHealth {
     floorCheckedAt = now;
     const path = deps.path();
     const min = deps.minFreeBytes();
-    if (min <= 0 || path === "" || path === ":memory:") return (floor = null);
+    if (path === "" || path === ":memory:") return (lastFree = null), (floor = null);
     try {
-      const free = freeBytes(dirname(path));
-      floor = free < min ? { free, min } : null;
+      lastFree = freeBytes(dirname(path));
+      floor = min > 0 && lastFree < min ? { free: lastFree, min } : null;
     } catch {
+      lastFree = null;
       floor = null;
     }
     return floor;
@@ -69,6 +73,10 @@ export function createStorageHealth(deps: StorageHealthDeps): StorageHealth {
       failure = null;
     },
     belowFloor,
+    freeBytes() {
+      belowFloor();
+      return lastFree;
+    },
     verdict() {
       if (failure) return { ok: false, reason: `writes failing since ${new Date(failure.since).toISOString()}: ${failure.reason}` };
       let oldest = Infinity;

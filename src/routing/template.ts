@@ -32,12 +32,35 @@ const EVENT_FIELDS = new Set(["id", "type", "source", "received_at"]);
 const REFERENCE_HELP =
   "expected webhook.body.<path>, webhook.headers.<name>, webhook.<variable>, event.id, event.type, event.source or event.received_at";
 
-/** Reports every problem of a template (malformed placeholders, unknown filters, bad filter arguments) without an event. */
-export function checkTemplate(template: unknown): string[] {
+/**
+ * Reports every problem of a template (malformed placeholders, unknown filters, bad filter arguments) without an event.
+ * `variables`: per source feeding the route, the variables it declares; a `webhook.<name>` that one of them lacks is reported.
+ * `nearest`: the declared name closest to a misspelt one, for a "did you mean" hint.
+ */
+export function checkTemplate(
+  template: unknown,
+  variables?: Record<string, readonly string[]>,
+  nearest: (name: string, declared: string[]) => string | undefined = () => undefined,
+): string[] {
   const problems: string[] = [];
   walk(template, "", (text, at) => {
     const parsed = parseString(text);
-    if (!parsed.ok) problems.push(located(at, parsed.error));
+    if (!parsed.ok) return problems.push(located(at, parsed.error));
+    if (!variables) return;
+    for (const piece of parsed.pieces) {
+      if (typeof piece === "string" || piece.ref.root !== "variable") continue;
+      const name = piece.ref.name;
+      const lacking = Object.keys(variables).filter((source) => !variables[source].includes(name));
+      if (lacking.length === 0) continue;
+      const declared = [...new Set(Object.values(variables).flat())];
+      const near = declared.includes(name) ? undefined : nearest(name, declared);
+      const hint = declared.includes(name)
+        ? "; declare it there too, or use webhook.body.<path>"
+        : near !== undefined
+          ? ` (did you mean webhook.${near}?)`
+          : "; declare it, or use webhook.body.<path>";
+      problems.push(located(at, `webhook.${name} is not a variable of source ${lacking.map((s) => `"${s}"`).join(", ")}${hint}`));
+    }
   });
   return problems;
 }

@@ -23,6 +23,7 @@ export const signaturePresets = {
     signatureFormat: "sha256={signature}",
     separator: null,
     secretFormat: "raw",
+    reserialized: true,
   },
   stripe: {
     preset: "stripe",
@@ -33,6 +34,7 @@ export const signaturePresets = {
     signatureFormat: "v1={signature}",
     separator: ",",
     secretFormat: "raw",
+    reserialized: true,
   },
   hex: {
     preset: "hex",

@@ -3,7 +3,7 @@ import type { Store } from "./store.ts";
 
 // Reads and repairs for the admin API: events, deliveries and attempts, retries, replays, stats.
 
-export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ["pending", "in_flight", "delivered", "dead", "held_for_digest", "digested"];
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ["pending", "in_flight", "delivered", "dead", "held_for_digest", "digested", "discarded"];
 
 /** Every delivery column but the body, which only the event view shows. */
 const LIST_COLUMNS =
@@ -146,6 +146,11 @@ export function adminQueries(store: Store) {
     `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $now, lease_until = NULL, last_error = NULL
      WHERE status = 'dead' AND destination = $destination AND body <> ''`,
   );
+  // Discarded: given up by an admin; kept in the history, never sent again, no longer counted as dead.
+  const discardOne = sqlite.query<unknown, { id: string }>(`UPDATE deliveries SET status = 'discarded', lease_until = NULL WHERE id = $id AND status = 'dead'`);
+  const discardDestination = sqlite.query<unknown, { destination: string }>(
+    `UPDATE deliveries SET status = 'discarded', lease_until = NULL WHERE status = 'dead' AND destination = $destination`,
+  );
   const insertTest = sqlite.query(
     `INSERT INTO deliveries (id, event_id, route, destination, event_type, status, body, attempts, next_attempt_at, lease_until, created_at)
      VALUES ($id, NULL, 'test-send', $destination, $eventType, 'in_flight', $body, 0, $now, $leaseUntil, $now)`,
@@ -266,6 +271,16 @@ export function adminQueries(store: Store) {
       return resetDestination.run({ destination, now }).changes;
     },
 
+
+    /** A dead delivery given up: `discarded`, with its history kept. False when it is not dead. */
+    discardDelivery(id: string): boolean {
+      return discardOne.run({ id }).changes === 1;
+    },
+
+    /** Every dead delivery of a destination discarded; returns how many. */
+    discardDead(destination: string): number {
+      return discardDestination.run({ destination }).changes;
+    },
 
     /** A test-send row, leased at once so the worker leaves it to the admin call that settles it. */
     insertTestDelivery(d: TestDelivery): void {

@@ -192,6 +192,11 @@ export function digestTable(store: Store) {
       return selectOldestHeld.get({ destination })?.at ?? null;
     },
 
+    /** Bodies of the items waiting for a digest, created at or before `upTo`, oldest first. */
+    heldBodies(destination: string, upTo: number): string[] {
+      return selectHeld.all({ destination, end: upTo }).map((row) => row.body);
+    },
+
     /** How many items wait for a digest and were created at or before `upTo`. */
     heldCount(destination: string, upTo: number): number {
       return countHeld.get({ destination, end: upTo })?.n ?? 0;

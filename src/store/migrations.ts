@@ -103,4 +103,38 @@ export const migrations: string[] = [
     disabled_reason TEXT
   );
   `,
+  // Usage since the start, surviving restarts and retention: per destination (attempts acknowledged or failed,
+  // kept by a trigger on attempts) and per source (events accepted and requests rejected, added by the HTTP side
+  // in batches, so ingest pays no extra write per event). Existing history seeds the totals.
+  `
+  CREATE TABLE destination_totals (
+    destination TEXT PRIMARY KEY,
+    sent INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    last_sent_at INTEGER,
+    since INTEGER NOT NULL
+  );
+  INSERT INTO destination_totals (destination, sent, failed, last_sent_at, since)
+    SELECT d.destination, sum(a.error IS NULL), sum(a.error IS NOT NULL),
+           max(CASE WHEN a.error IS NULL THEN a.started_at + a.duration_ms END), min(a.started_at)
+    FROM attempts a JOIN deliveries d ON d.id = a.delivery_id GROUP BY d.destination;
+  CREATE TRIGGER attempts_count AFTER INSERT ON attempts BEGIN
+    INSERT INTO destination_totals (destination, sent, failed, last_sent_at, since)
+      SELECT d.destination, NEW.error IS NULL, NEW.error IS NOT NULL,
+             CASE WHEN NEW.error IS NULL THEN NEW.started_at + NEW.duration_ms END, NEW.started_at
+      FROM deliveries d WHERE d.id = NEW.delivery_id
+      ON CONFLICT (destination) DO UPDATE SET sent = sent + excluded.sent, failed = failed + excluded.failed,
+        last_sent_at = coalesce(max(last_sent_at, excluded.last_sent_at), last_sent_at, excluded.last_sent_at);
+  END;
+
+  CREATE TABLE source_totals (
+    source TEXT PRIMARY KEY,
+    received INTEGER NOT NULL DEFAULT 0,
+    rejected INTEGER NOT NULL DEFAULT 0,
+    last_received_at INTEGER,
+    since INTEGER NOT NULL
+  );
+  INSERT INTO source_totals (source, received, last_received_at, since)
+    SELECT source, count(*), max(received_at), min(received_at) FROM events GROUP BY source;
+  `,
 ];

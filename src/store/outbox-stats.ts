@@ -16,3 +16,18 @@ export function outboxStats(store: Store) {
     return depth;
   };
 }
+
+/** Per destination, the pending delivery first in line (earliest due): its creation time. One index seek each. */
+export function firstInLine(store: Store) {
+  const first = store.sqlite.query<{ created_at: number }, { destination: string }>(
+    `SELECT created_at FROM deliveries WHERE status = 'pending' AND destination = $destination ORDER BY next_attempt_at LIMIT 1`,
+  );
+  return (destinations: string[]): { destination: string; createdAt: number } | null => {
+    let oldest: { destination: string; createdAt: number } | null = null;
+    for (const destination of destinations) {
+      const row = first.get({ destination });
+      if (row && (oldest === null || row.created_at < oldest.createdAt)) oldest = { destination, createdAt: row.created_at };
+    }
+    return oldest;
+  };
+}

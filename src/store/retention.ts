@@ -25,7 +25,7 @@ export function retentionWrites(sqlite: Database) {
   const scan = sqlite.query<{ id: string; done: number }, { cutoffId: string; after: string; limit: number }>(
     `SELECT e.id,
        NOT EXISTS (
-         SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status <> 'delivered'
+         SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status <> 'delivered' AND d.status <> 'discarded'
          AND NOT (d.status = 'digested' AND EXISTS (
            SELECT 1 FROM digests g JOIN deliveries x ON x.id = g.delivery_id WHERE g.id = d.digest_id AND x.status = 'delivered'))
        ) AS done

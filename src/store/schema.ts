@@ -77,4 +77,4 @@ export const sourceIds = sqliteTable("source_ids", {
  * dead: out of attempts (or transform failed), kept for an admin · held_for_digest: waiting for its digest window
  * digested: an item folded into a digest delivery (digest_id says which)
  */
-export type DeliveryStatus = "pending" | "in_flight" | "delivered" | "dead" | "held_for_digest" | "digested";
+export type DeliveryStatus = "pending" | "in_flight" | "delivered" | "dead" | "held_for_digest" | "digested" | "discarded";

@@ -212,6 +212,11 @@ export function openStore(path: string, options: StoreOptions = {}) {
       return () => commitListeners.delete(listener);
     },
 
+    /** A round trip to the writer thread (a release of nothing), for the health check. */
+    async pingWriter(): Promise<void> {
+      await writer.call("release", []);
+    },
+
     /** A round trip to the database, for the health check; throws when the writer thread is gone. */
     ping(): void {
       const failure = writer.failure();

@@ -68,6 +68,8 @@ describe("GET /api/destinations", () => {
       lastSentAt: flaky.lastDeliveredAt,
       successRate: 0.3333,
       latencyMs: { p50: percentile(flaky.durations, 50), p95: percentile(flaky.durations, 95), p99: percentile(flaky.durations, 99) },
+      events: ["*"],
+      totals: { sent: 2, failed: 4, lastSentAt: flaky.lastDeliveredAt, since: new Date(T0).toISOString() },
     });
 
     const steady = await historyOf(events, "steady");
@@ -82,6 +84,8 @@ describe("GET /api/destinations", () => {
     rig.h.clock.advance(2 * HOUR);
     const later = await byName();
     expect(later.flaky).toMatchObject({ sent: 0, failed: 0, successRate: null, latencyMs: { p50: null, p95: null, p99: null }, lastSentAt: flaky.lastDeliveredAt });
+    // Totals are since the start, not the window.
+    expect(later.flaky.totals).toMatchObject({ sent: 2, failed: 4 });
   });
 
   test("pending, in flight, dead and held are current counts", async () => {
@@ -172,7 +176,12 @@ describe("POST /api/destinations/:name/test", () => {
     });
     const got = rig.crm.received[0];
     expect(got.path).toBe("/leads");
-    expect(JSON.parse(got.body)).toEqual({ event: "webhook.test", timestamp: new Date(T0).toISOString(), data: { message: "Test delivery from Relay" } });
+    const at = new Date(T0).toISOString();
+    expect(JSON.parse(got.body)).toEqual({
+      event: "webhook.test",
+      timestamp: at,
+      data: { test: true, timestamp: at, webhookId: "crm", message: "This is a test webhook from Relay" },
+    });
     expect(got.headers["x-relay-event-type"]).toBe("webhook.test");
     expect(got.headers["x-relay-delivery-id"]).toBe(wrong.json.deliveryId);
     expect(got.headers["x-aficial-signature"]).toBe(`sha256=${createHmac("sha256", "crm-signing-secret-1").update(got.body).digest("hex")}`);
@@ -185,9 +194,9 @@ describe("POST /api/destinations/:name/test", () => {
     const recorded = (await get(rig.h, "/api/deliveries?destination=crm")).deliveries;
     expect(recorded).toMatchObject([
       { id: right.json.deliveryId, route: "test-send", eventType: "webhook.test", eventId: null, status: "delivered", attempts: 1, deliveredAt: expect.any(String) },
-      { id: wrong.json.deliveryId, route: "test-send", eventType: "webhook.test", eventId: null, status: "dead", attempts: 1, lastError: wrong.json.error },
+      { id: wrong.json.deliveryId, route: "test-send", eventType: "webhook.test", eventId: null, status: "discarded", attempts: 1, lastError: wrong.json.error },
     ]);
-    expect((await byName()).crm).toMatchObject({ sent: 1, failed: 1, successRate: 0.5, dead: 1, pending: 0, inFlight: 0 });
+    expect((await byName()).crm).toMatchObject({ sent: 1, failed: 1, successRate: 0.5, dead: 0, pending: 0, inFlight: 0 });
 
     // A failed test is reported, never retried by the worker.
     rig.h.clock.advance(HOUR / 2);

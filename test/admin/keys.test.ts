@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { ADMIN_TOKEN, admin, createKeyViaApi, startHarness, type Harness } from "../support/harness.ts";
 
 let h: Harness;
@@ -66,9 +68,11 @@ describe("POST /api/api-keys", () => {
     expect(res.json.key).toStartWith(`rly_live_${res.json.id}_`);
   });
 
-  test("defaults: webhook:write, 600 per minute, any source", async () => {
+  test("defaults: webhook:write, 600 per minute, bound to the only typed source", async () => {
     const res = await createKeyViaApi(h, { name: "plain" });
-    expect(res).toMatchObject({ scopes: ["webhook:write"], rateLimitPerMinute: 600, source: null });
+    expect(res).toMatchObject({ scopes: ["webhook:write"], rateLimitPerMinute: 600, source: "shop" });
+    const admin = await createKeyViaApi(h, { name: "ops", scopes: ["admin"] });
+    expect(admin.source).toBeNull();
   });
 
   test("unknown source, unknown scope and bad fields are 400", async () => {
@@ -93,8 +97,8 @@ describe("GET /api/api-keys", () => {
   test("lists every key with its state, never a secret or a hash", async () => {
     const a = await createKeyViaApi(h, { name: "a", source: "shop" });
     h.clock.advance(1000);
-    const b = await createKeyViaApi(h, { name: "b", scopes: ["admin", "webhook:write"] });
-    await h.call("POST", "/api/webhook", { headers: { "x-api-key": a.key }, body: { type: "order", order: { orderNumber: "1" } } });
+    const b = await createKeyViaApi(h, { name: "b", scopes: ["admin", "webhook:write"], source: null });
+    await h.call("POST", "/api/webhook", { headers: { "x-api-key": a.key }, body: { type: "order", order: { order_number: "1" } } });
     await h.call("DELETE", `/api/api-keys/${b.id}`, { headers: admin });
 
     const res = await h.call("GET", "/api/api-keys", { headers: admin });
@@ -137,7 +141,7 @@ describe("DELETE /api/api-keys/:id", () => {
     const res = await h.call("DELETE", `/api/api-keys/${k.id}`, { headers: admin });
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ revoked: true });
-    const use = await h.call("POST", "/api/webhook", { headers: { "x-api-key": k.key }, body: { type: "order", order: { orderNumber: "1" } } });
+    const use = await h.call("POST", "/api/webhook", { headers: { "x-api-key": k.key }, body: { type: "order", order: { order_number: "1" } } });
     expect(use.status).toBe(401);
     const unknown = await h.call("DELETE", "/api/api-keys/nosuchkey0", { headers: admin });
     expect(unknown.status).toBe(404);
@@ -159,7 +163,7 @@ test("the OpenAPI document lists the key endpoints under admin and both ingest r
 
 test("after create, use, rate limit, revoke and misuse, no log line carries a key secret or the admin token", async () => {
   const created = await createKeyViaApi(h, { name: "shop", source: "shop", rateLimitPerMinute: 1 });
-  const body = { type: "order", order: { orderNumber: "1" } };
+  const body = { type: "order", order: { order_number: "1" } };
   expect((await h.call("POST", "/api/webhook", { headers: { "x-api-key": created.key }, body })).status).toBe(202);
   expect((await h.call("POST", "/api/webhook", { headers: { authorization: `Bearer ${created.key}` }, body })).status).toBe(429);
   expect((await h.call("POST", "/api/webhook/chat-url-id", { headers: { "x-api-key": created.key }, body })).status).toBe(403);
@@ -174,4 +178,54 @@ test("after create, use, rate limit, revoke and misuse, no log line carries a ke
   expect(log).toContain(created.id);
   expect(log).not.toContain(secretOf(created));
   expect(log).not.toContain(ADMIN_TOKEN);
+});
+
+describe("a key created without a source is usable, or refused saying what is missing", () => {
+  const aficialBody = JSON.parse(readFileSync(join(import.meta.dir, "../fixtures/seeds/aficial/api-key.json"), "utf8"));
+
+  test("the Aficial document's exact body binds to the only typed source and ingests on POST /api/webhook", async () => {
+    const res = await h.call("POST", "/api/api-keys", { headers: admin, body: aficialBody });
+    expect(res.status).toBe(201);
+    expect(res.json).toMatchObject({ name: "Shop webhook", scopes: ["webhook:write"], rateLimitPerMinute: 120, source: "shop" });
+    const use = await h.call("POST", "/api/webhook", { headers: { "x-api-key": res.json.key }, body: { type: "order", order: { order_number: "4521" } } });
+    expect(use.status).toBe(202);
+  });
+
+  const twoTyped = (extra: string) => `
+server:
+  admin_token: \${RELAY_ADMIN_TOKEN}
+storage:
+  path: ./data/relay.db
+sources:
+  shop: { kind: typed }
+  outlet: { kind: typed }
+${extra}`;
+
+  test("several candidate sources: 400 naming them, and no key is stored", async () => {
+    const two = await startHarness(twoTyped(""));
+    try {
+      const res = await two.call("POST", "/api/api-keys", { headers: admin, body: aficialBody });
+      expect(res.status).toBe(400);
+      expect(res.json.error).toBe('"source" is required: POST /api/webhook ingests into the key\'s source, and several typed sources could take it (shop, outlet)');
+      expect((await two.call("GET", "/api/api-keys", { headers: admin })).json.keys).toEqual([]);
+    } finally {
+      await two.stop();
+    }
+  });
+
+  test("source null is refused when no source requires a key, accepted when one does", async () => {
+    const none = await startHarness(twoTyped(""));
+    const one = await startHarness(twoTyped("  chat: { require_api_key: true }\n"));
+    try {
+      const refused = await none.call("POST", "/api/api-keys", { headers: admin, body: { ...aficialBody, source: null } });
+      expect(refused.status).toBe(400);
+      expect(refused.json.error).toContain("works only on the URL of a source with require_api_key");
+      const accepted = await one.call("POST", "/api/api-keys", { headers: admin, body: { ...aficialBody, source: null } });
+      expect(accepted.status).toBe(201);
+      expect(accepted.json.source).toBeNull();
+    } finally {
+      await none.stop();
+      await one.stop();
+    }
+  });
 });

@@ -28,7 +28,7 @@ const endpoints = (): Array<[string, string]> => [
 
 describe("the operating endpoints need an admin", () => {
   test("401 without credentials, 403 with a webhook-only key, and nothing happens", async () => {
-    const writer = await createKeyViaApi(rig.h, { name: "writer", scopes: ["webhook:write"] });
+    const writer = await createKeyViaApi(rig.h, { name: "writer", scopes: ["webhook:write"], source: "shop" });
     for (const [method, path] of endpoints()) {
       const none = await rig.h.call(method, path);
       expect({ path, status: none.status, body: none.json }).toEqual({ path, status: 401, body: { error: "missing API key", code: "unauthorized" } });

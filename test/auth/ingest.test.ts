@@ -9,7 +9,7 @@ afterEach(async () => {
   await h.stop();
 });
 
-const order = { type: "order", order: { orderNumber: "A-1001", total: 49.9 } };
+const order = { type: "order", order: { order_number: "A-1001", total: 49.9 } };
 
 function events() {
   return h.relay.store.sqlite.query("SELECT id, source, type FROM events ORDER BY id").all() as Array<{ id: string; source: string; type: string }>;
@@ -33,7 +33,7 @@ describe("POST /api/webhook (the key names the source)", () => {
   });
 
   test("an unbound key cannot pick a source here", async () => {
-    const { key } = await createKeyViaApi(h, { name: "any", scopes: ["webhook:write"] });
+    const { key } = await createKeyViaApi(h, { name: "any", scopes: ["webhook:write"], source: null });
     const res = await h.call("POST", "/api/webhook", { headers: { "x-api-key": key }, body: order });
     expect(res.status).toBe(400);
     expect(res.json).toEqual({ error: "API key is not bound to a source", code: "bad_request" });
@@ -100,7 +100,7 @@ describe("POST /api/webhook/:source", () => {
     expect(forbidden.status).toBe(403);
     expect(forbidden.json).toEqual({ error: "API key is not allowed for this source", code: "forbidden" });
 
-    const unbound = await createKeyViaApi(h, { name: "any" });
+    const unbound = await createKeyViaApi(h, { name: "any", source: null });
     expect((await h.call("POST", url, { headers: { "x-api-key": unbound.key }, body })).status).toBe(202);
     const bound = await createKeyViaApi(h, { name: "chat", source: "chat" });
     expect((await h.call("POST", url, { headers: { authorization: `Bearer ${bound.key}` }, body })).status).toBe(202);

@@ -76,3 +76,10 @@ test("bad input is refused without creating anything", async () => {
   expect(unknownId.stderr).toContain('unknown API key "nosuchkey0"');
   expect((await relay("list")).stdout).toBe(before);
 });
+
+test("create without --source binds the key to the only typed source, as the admin API does", async () => {
+  const created = await relay("create", "--name", "Shop webhook", "--rate-limit", "120");
+  expect(created.code).toBe(0);
+  expect(created.stderr).toContain("source shop");
+  expect(authenticate(created.stdout.trim())).toMatchObject({ ok: true, key: { source: "shop", scopes: ["webhook:write"] } });
+});

@@ -112,7 +112,7 @@ describe("shape", () => {
       "relay.yaml:6:22: sources.shop.require_api_key: expected true or false, got a string",
       'relay.yaml:7:11: sources.shop.kind: unknown value "generik": expected one of "generic", "typed" (did you mean "generic"?)',
       "relay.yaml:11:18: destinations.crm.concurrency: must be at least 1, got 0",
-      "relay.yaml:12:12: destinations.crm.retry: expected a list of durations or a map, got a string",
+      "relay.yaml:12:12: destinations.crm.retry: expected a list or a map, got a string",
       'relay.yaml:13:26: destinations.crm.ack.status[1]: expected a status such as 200 or a class such as "2xx", got a map',
       "relay.yaml:14:9: routes: expected a list, got a map",
     ]);
@@ -169,7 +169,7 @@ describe("units", () => {
     expect(issuesOf(text)).toEqual([
       'relay.yaml:1:23: storage.retention: invalid duration "30x": use a number and a unit (ms, s, m, h, d), e.g. "10s" or "1.5h"',
       'relay.yaml:3:21: sources.shop.max_body: size "100" needs a unit: b, kb, mb or gb (e.g. "100kb")',
-      "relay.yaml:5:35: destinations.crm.timeout: must be longer than 0",
+      'relay.yaml:5:35: destinations.crm.timeout: duration 0 needs a unit: ms, s, m, h or d (did you mean "0s"?)',
       'relay.yaml:5:50: destinations.crm.retry[1]: invalid duration "3 minutes": use a number and a unit (ms, s, m, h, d), e.g. "10s" or "1.5h"',
     ]);
   });
@@ -371,5 +371,49 @@ describe("many problems at once", () => {
     const issues = issuesOf('sources:\n  s: { verify: { preset: standard-webhooks, secret: "whsec_TOP SECRET VALUE" } }\n').join("\n");
     expect(issues).toContain("whsec secret is not base64");
     expect(issues).not.toContain("TOP SECRET");
+  });
+});
+
+describe("relay check refuses what is surely a mistake", () => {
+  const check = (yaml: string) => issuesOf(yaml);
+
+  test("a duration without a unit asks whether seconds were meant", () => {
+    const problems = check(`
+sources: { a: {} }
+destinations:
+  d: { url: "http://127.0.0.1:9/x", timeout: 10, retry: [1m, "3"], circuit: { probe: 30 } }
+routes: [{ from: a, to: d }]
+`);
+    expect(problems).toEqual([
+      'relay.yaml:4:46: destinations.d.timeout: duration 10 needs a unit: ms, s, m, h or d (did you mean "10s"?)',
+      'relay.yaml:4:62: destinations.d.retry[1]: duration "3" needs a unit: ms, s, m, h or d (did you mean "3s"?)',
+      'relay.yaml:4:86: destinations.d.circuit.probe: duration 30 needs a unit: ms, s, m, h or d (did you mean "30s"?)',
+    ]);
+  });
+
+  test("a template naming a variable its source does not declare", () => {
+    const problems = check(`
+sources:
+  flow:
+    variables: [{ name: order_id, type: string }]
+  other: {}
+destinations: { d: { url: "http://127.0.0.1:9/x" } }
+routes:
+  - { from: flow, to: d, transform: { template: { id: "{{ webhook.order_idd }}", ok: "{{ webhook.order_id | upper }}" } } }
+  - { from: [flow, other], to: d, transform: { template: ["{{ webhook.order_id }}", "{{ webhook.body.anything }}"] } }
+`);
+    expect(problems).toEqual([
+      'relay.yaml:8:49: routes[0].transform.template: id: webhook.order_idd is not a variable of source "flow" (did you mean webhook.order_id?)',
+      'relay.yaml:9:58: routes[1].transform.template: [0]: webhook.order_id is not a variable of source "other"; declare it there too, or use webhook.body.<path>',
+    ]);
+  });
+
+  test("a max_body above what the server ever reads", () => {
+    const problems = check(`
+sources: { a: { max_body: 32mb }, b: { max_body: 16mb } }
+destinations: { d: { url: "http://127.0.0.1:9/x" } }
+routes: [{ from: [a, b], to: d }]
+`);
+    expect(problems).toEqual(["relay.yaml:2:27: sources.a.max_body: 32mb is above the 16mb the server accepts for any request"]);
   });
 });

@@ -83,7 +83,7 @@ routes:
     to: leads
     transform:
       template:
-        Email: "{{webhook.email}}"
+        Email: "{{webhook.body.email}}"
         Total: "{{webhook.body.order.total}}"
         Tags: [lead, web]
   - name: raw
@@ -135,6 +135,7 @@ describe("parseConfig: the full example", () => {
               signatureFormat: "sha256={signature}",
               separator: null,
               secretFormat: "raw",
+              reserialized: true,
             },
             secrets: ["shop-secret"],
             toleranceMs: 120_000,
@@ -188,6 +189,7 @@ describe("parseConfig: the full example", () => {
               signatureFormat: "v1={signature}",
               separator: ",",
               secretFormat: "raw",
+              reserialized: true,
             },
             secrets: ["s3cret"],
             toleranceMs: 300_000,
@@ -285,7 +287,7 @@ describe("parseConfig: the full example", () => {
           to: ["leads"],
           transform: {
             mode: "template",
-            template: { Email: "{{webhook.email}}", Total: "{{webhook.body.order.total}}", Tags: ["lead", "web"] },
+            template: { Email: "{{webhook.body.email}}", Total: "{{webhook.body.order.total}}", Tags: ["lead", "web"] },
           },
         },
         {

@@ -14,22 +14,21 @@ describe("parseDuration", () => {
     ["1h 30m", 5_400_000],
     [" 2m ", 120_000],
     ["0s", 0],
-    [1500, 1500],
-    [0, 0],
-    [2.6, 3],
   ] as const)("%p → %p ms", (input, ms) => {
     expect(parseDuration(input)).toBe(ms);
   });
 
   test.each([
-    ["10", 'duration "10" needs a unit: ms, s, m, h or d (e.g. "10s")'],
+    ["10", 'duration "10" needs a unit: ms, s, m, h or d (did you mean "10s"?)'],
+    [10, 'duration 10 needs a unit: ms, s, m, h or d (did you mean "10s"?)'],
+    [1500, 'duration 1500 needs a unit: ms, s, m, h or d (did you mean "1500s"?)'],
     ["10x", 'invalid duration "10x": use a number and a unit (ms, s, m, h, d), e.g. "10s" or "1.5h"'],
     ["10S", 'invalid duration "10S": use a number and a unit (ms, s, m, h, d), e.g. "10s" or "1.5h"'],
     ["-1s", 'invalid duration "-1s": use a number and a unit (ms, s, m, h, d), e.g. "10s" or "1.5h"'],
     ["s", 'invalid duration "s": use a number and a unit (ms, s, m, h, d), e.g. "10s" or "1.5h"'],
     ["", 'empty duration: use a number and a unit, e.g. "10s"'],
-    [-5, "invalid duration -5: must be a non-negative number of milliseconds"],
-    [Number.NaN, "invalid duration NaN: must be a non-negative number of milliseconds"],
+    [-5, 'invalid duration -5: use a number and a unit (ms, s, m, h, d), e.g. "10s"'],
+    [Number.NaN, 'invalid duration NaN: use a number and a unit (ms, s, m, h, d), e.g. "10s"'],
   ] as const)("%p is refused", (input, message) => {
     expect(parseDuration(input)).toBe(message);
   });

@@ -208,7 +208,14 @@ routes:
       const health = await fetch(`${relay.url}/api/health`);
       expect(health.status).toBe(200);
       expect(((await health.json()) as { status: string }).status).toBe("healthy");
-      expect((await fetch(`${relay.url}/api/openapi/json`)).status).toBe(200);
+      const doc = (await (await fetch(`${relay.url}/api/openapi`)).json()) as { paths: Record<string, unknown> };
+      expect(doc.paths["/api/webhook"]).toBeDefined();
+      // The viewer is inside the binary and needs nothing from elsewhere.
+      const viewer = await fetch(`${relay.url}/api/docs`);
+      expect(viewer.status).toBe(200);
+      const page = await viewer.text();
+      expect(page).toContain('fetch("openapi")');
+      expect(page).not.toMatch(/(src|href)=["']?(https?:)?\/\//);
 
       const port = new URL(relay.url).port;
       const [, ...checkArgs] = healthcheck();

@@ -105,7 +105,7 @@ routes:
   test("nothing on the HTTP thread waits for it: key traffic, ingest and health answer in bounded time", async () => {
     h = await startHarness(YAML);
     const base = `http://127.0.0.1:${h.relay.server.port}`;
-    const key = await createKeyViaApi(h, { name: "shop", scopes: ["webhook:write"] });
+    const key = await createKeyViaApi(h, { name: "shop", scopes: ["webhook:write"], source: null });
     holder = new Database(h.dbPath);
     holder.exec("PRAGMA busy_timeout = 0");
     holder.exec("BEGIN IMMEDIATE");
@@ -136,6 +136,7 @@ routes:
     expect(healthDuring.ms).toBeLessThan(500);
     expect(healthDuring.res.status).toBe(503);
     expect(healthDuring.json.checks.storage.error).toMatch(/a commit has waited \d+ s for the database/);
+    expect(healthDuring.json.checks.writer).toMatchObject({ status: "warn", error: expect.stringContaining("busy") });
 
     holder.exec("ROLLBACK");
     const after = await post("/api/webhook/keyed-1", { "x-api-key": key.key });
