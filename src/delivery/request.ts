@@ -1,3 +1,4 @@
+import { DEFAULTS } from "../config/defaults.ts";
 import type { DestinationConfig } from "../config/types.ts";
 import { signatureHeaders } from "../signing/index.ts";
 
@@ -51,12 +52,13 @@ export function reserialize(body: string): string {
 
 // Defaults: what VAI's sender puts in X-VAI-Webhook-ID (the webhook's id) and X-VAI-Timestamp (Date.now()).
 function idValue(dest: DestinationConfig, msg: OutboundMessage): string {
-  if (dest.idValue === "delivery") return msg.deliveryId;
-  if (dest.idValue === "event") return msg.eventId ?? msg.deliveryId;
+  const from = dest.idValue ?? DEFAULTS.idValue;
+  if (from === "delivery") return msg.deliveryId;
+  if (from === "event") return msg.eventId ?? msg.deliveryId;
   return dest.name;
 }
 
-function timestampValue(format: DestinationConfig["timestampFormat"] = "ms", now: number): string {
+function timestampValue(format: DestinationConfig["timestampFormat"] = DEFAULTS.timestampFormat, now: number): string {
   if (format === "s") return String(Math.floor(now / 1000));
   if (format === "iso") return new Date(now).toISOString();
   return String(Math.floor(now));
