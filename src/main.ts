@@ -1,9 +1,12 @@
 #!/usr/bin/env bun
 import { parseArgs } from "node:util";
 import { keysCommand } from "./auth/cli.ts";
+import { healthCommand } from "./cli/health.ts";
 import { tryCommand } from "./cli/try.ts";
 import { routingTable } from "./config/describe.ts";
 import { loadConfig } from "./config/load.ts";
+import { OVERRIDES } from "./config/overrides.ts";
+import { storageProblem, storageWarnings } from "./config/storage-access.ts";
 import { describeReloadError, watchConfig } from "./config/watch.ts";
 import { ConfigError, errorMessage } from "./errors.ts";
 import { resolveSourceUrls } from "./ingest/source-urls.ts";
@@ -22,16 +25,18 @@ Usage:
                                                    show what each destination would get; sends nothing
   relay keys    create --name N [--scopes webhook:write,admin] [--rate-limit 600] [--source S]
   relay keys    list | revoke ID                   manage API keys (create prints the key once)
-  relay health  [--port N]                         exit 0 if the relay on 127.0.0.1 answers healthy, else 1
+  relay health  [--port N] [--published]           exit 0 if the relay listens where the config says and answers
+                                                   healthy (--published: and not on loopback only), else 1
   relay help
 
-The config path defaults to $RELAY_CONFIG, else ./relay.yaml. $RELAY_PORT overrides server.port.`;
+The config path defaults to $RELAY_CONFIG, else ./relay.yaml. These variables, when set, replace config values:
+${OVERRIDES.map((o) => `  $${o.variable} → ${o.key}`).join("\n")}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command = "help", ...rest] = argv;
   const { values } = parseArgs({
     args: rest,
-    options: { config: { type: "string", short: "c" }, port: { type: "string", short: "p" } },
+    options: { config: { type: "string", short: "c" }, port: { type: "string", short: "p" }, published: { type: "boolean" } },
     allowPositionals: true,
     strict: false,
   });
@@ -39,9 +44,10 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case "serve":
-      return serve(configPath, (values.port as string | undefined) ?? process.env.RELAY_PORT);
+      return serve(configPath, values.port as string | undefined);
     case "check": {
       const config = loadConfig(configPath);
+      for (const warning of storageWarnings(config)) console.error(`warning: ${warning}`);
       console.log(`${config.file}: ok`);
       console.log(routingTable(config));
       return 0;
@@ -56,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
     case "keys":
       return keysCommand(rest, configPath);
     case "health":
-      return health((values.port as string | undefined) ?? process.env.RELAY_PORT ?? "8080");
+      return healthCommand({ configPath, port: values.port as string | undefined, published: values.published === true });
     case "try":
       return tryCommand(rest, configPath);
     case "help":
@@ -77,6 +83,8 @@ async function main(argv: string[]): Promise<number> {
 async function serve(configPath: string, port: string | undefined): Promise<number> {
   const log = createLogger();
   const config = loadConfig(configPath);
+  const problem = storageProblem(config.storage.path);
+  if (problem) throw new Error(`cannot open the database ${config.storage.path}: ${problem}`);
   const relay = await startRelay(config, { log, port: port ? Number(port) : undefined });
   const watcher = watchConfig({
     file: config.file,
@@ -97,19 +105,6 @@ async function serve(configPath: string, port: string | undefined): Promise<numb
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
   return new Promise<number>(() => {}); // serve until a signal
-}
-
-// The container's HEALTHCHECK: distroless images have no curl, so the binary checks itself.
-async function health(port: string): Promise<number> {
-  const url = `http://127.0.0.1:${port}/api/health`;
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-    console.log(`${res.status} ${await res.text()}`);
-    return res.ok ? 0 : 1;
-  } catch (error) {
-    console.error(`${url}: ${errorMessage(error)}`);
-    return 1;
-  }
 }
 
 main(process.argv.slice(2)).then(
