@@ -121,7 +121,7 @@ function ipv4(hex: string): string {
 
 function ipv6(hex: string): string {
   const words = hex.match(/.{8}/g)!.map(word).join("");
-  if (/^0{20}ffff/i.test(words)) return ipv4(word(hex.slice(24)));
+  if (/^0{20}ffff/i.test(words)) return ipv4(hex.slice(24));
   const groups = words.match(/.{4}/g)!.map((g) => parseInt(g, 16).toString(16));
   // The longest run of two or more zero groups becomes "::", as in the addresses people write.
   const runs = [...groups.join(":").matchAll(/(?:^|:)0(?::0)+(?=:|$)/g)].sort((a, b) => b[0].length - a[0].length);

@@ -212,7 +212,8 @@ routes:
 
       const port = new URL(relay.url).port;
       const [, ...checkArgs] = healthcheck();
-      const runCheck = () => Bun.spawnSync([binary, ...checkArgs], { env: { ...bare(), ...env, RELAY_PORT: port } }).exitCode;
+      // The image's environment, with this config in place of /config/relay.yaml and the port the relay got.
+      const runCheck = () => Bun.spawnSync([binary, ...checkArgs], { env: { ...bare(), ...env, RELAY_CONFIG: configPath, RELAY_PORT: port } }).exitCode;
       expect(runCheck()).toBe(0);
 
       stopped = true;
