@@ -124,7 +124,11 @@ pass "filled $WORK/bun-cache"
 CHECKOUT=$WORK/checkout
 rm -rf "$CHECKOUT" && mkdir -p "$CHECKOUT"
 cp -r Dockerfile .dockerignore package.json package-lock.json tsconfig.json src relay.example.yaml "$CHECKOUT/"
+# The README publishes 8080; another free port stands in when something else holds it.
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+any_free_port() { node -e 's = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close() })'; }
 PORT=${RELAY_SMOKE_PORT:-8080}
+port_free "$PORT" || PORT=$(any_free_port)
 RECEIVED=$WORK/received.jsonl
 RECEIVER=
 cleanup() {
@@ -164,11 +168,11 @@ pass "built and started as the README says ($((SECONDS - t0)) s)"
 pid() { podman inspect -f '{{.State.Pid}}' "$1"; }
 healthy() { podman healthcheck run "$1" >/dev/null 2>&1; }
 wait_healthy() {
-  for _ in $(seq 1 50); do healthy "$1" && return 0; sleep 0.2; done
+  for _ in $(seq 1 150); do healthy "$1" && return 0; sleep 0.2; done
   return 1
 }
 wait_log() {
-  for _ in $(seq 1 50); do podman logs "$1" 2>&1 | grep -q "$2" && return 0; sleep 0.2; done
+  for _ in $(seq 1 150); do podman logs "$1" 2>&1 | grep -q "$2" && return 0; sleep 0.2; done
   return 1
 }
 
@@ -207,7 +211,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/api/health
 pass "published port answers 200 and the health check passes"
 if out=$(podman exec relay /usr/local/bin/relay health --port 8081 2>&1); then fail "health passed with nothing on port 8081"; fi
 pass "nothing listening where asked fails: $out"
-LOOPBACK_PORT=$((PORT + 1))
+LOOPBACK_PORT=$(any_free_port)
 podman run -d --name relay-loopback --network slirp4netns -p "127.0.0.1:$LOOPBACK_PORT:8080" -e RELAY_HOST=127.0.0.1 \
   -v "$CHECKOUT/relay-config:/config:ro" relay >/dev/null 2>&1
 wait_log relay-loopback '"relay started"' || { podman logs relay-loopback; fail "the loopback container did not start"; }
@@ -250,7 +254,7 @@ node -e '
 pass "202, then the lead for order 4521, signed, reached 127.0.0.1:9000 inside the container's namespace"
 
 step "SIGTERM and restart"
-podman stop -t 15 relay >/dev/null
+podman stop relay >/dev/null
 code=$(podman inspect relay -f '{{.State.ExitCode}}')
 [ "$code" = 0 ] || fail "podman stop: relay exited with $code"
 podman logs relay 2>&1 | grep -q '"signal":"SIGTERM"' || fail "relay did not log the SIGTERM"

@@ -29,7 +29,7 @@ export async function healthCommand(opts: HealthOptions): Promise<number> {
   const listening = listeningAddresses(target.port);
   if (listening && !listening.some((address) => covers(address, target.host))) {
     const where = listening.length ? `it listens on ${listening.join(", ")}` : "nothing listens on that port";
-    console.error(`not listening on ${hostPort(target.host, target.port)} as the config says: ${where} (server changes apply at restart)`);
+    console.error(`not listening on ${hostPort(target.host, target.port)} (server.host, server.port or --port): ${where}; server changes apply at restart`);
     return 1;
   }
   const url = `http://${hostPort(probeHost(target.host), target.port)}/api/health`;

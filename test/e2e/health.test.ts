@@ -53,7 +53,7 @@ describe("relay health", () => {
     try {
       const r = await health(configFor("0.0.0.0", server.port!));
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`not listening on 0.0.0.0:${server.port} as the config says: it listens on 127.0.0.1`);
+      expect(r.stderr).toContain(`not listening on 0.0.0.0:${server.port} (server.host, server.port or --port): it listens on 127.0.0.1;`);
     } finally {
       server.stop(true);
     }
