@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds the image from the unmodified Dockerfile with Podman, offline, runs the README's Docker section verbatim
 # and proves the running container keeps its promises. Run as root after `npm install`:
-#   sudo apt-get install podman runc debootstrap   # Debian or Ubuntu
+#   sudo apt-get install podman runc debootstrap slirp4netns curl   # Debian or Ubuntu
 #   sudo scripts/container-smoke.sh
 # Podman's storage, the base images' root filesystems and Bun's install cache live in $RELAY_SMOKE_WORK
-# (default /var/tmp/relay-container-smoke), so a second run takes seconds, not minutes.
+# (default /var/tmp/relay-container-smoke): the first run takes minutes, the next ones about half a minute.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -16,8 +16,8 @@ fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 pass() { printf 'ok: %s\n' "$*"; }
 
 [ "$(id -u)" = 0 ] || fail "run as root (Podman here runs rootful, without a registry)"
-for tool in podman runc debootstrap nsenter curl node; do
-  command -v "$tool" >/dev/null || fail "$tool is missing (apt-get install podman runc debootstrap curl)"
+for tool in podman runc debootstrap slirp4netns nsenter curl node; do
+  command -v "$tool" >/dev/null || fail "$tool is missing (apt-get install podman runc debootstrap slirp4netns curl)"
 done
 
 # ---------------------------------------------------------------- Podman, offline, in a work folder
