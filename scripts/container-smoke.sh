@@ -163,6 +163,7 @@ printf '%s\n' "$block"
 t0=$SECONDS
 (cd "$CHECKOUT" && eval "$block") >"$WORK/readme-docker.log" 2>&1 || { tail -40 "$WORK/readme-docker.log"; fail "the README's Docker section failed"; }
 grep -q "relay.yaml: ok" "$WORK/readme-docker.log" || fail "relay check did not pass the example in the container"
+grep -qF 'storage.path: /data/relay.db (from $RELAY_STORAGE_PATH)' "$WORK/readme-docker.log" || fail "relay check did not report the image's storage path"
 pass "built and started as the README says ($((SECONDS - t0)) s)"
 
 pid() { podman inspect -f '{{.State.Pid}}' "$1"; }

@@ -5,7 +5,7 @@ import { healthCommand } from "./cli/health.ts";
 import { tryCommand } from "./cli/try.ts";
 import { routingTable } from "./config/describe.ts";
 import { loadConfig } from "./config/load.ts";
-import { OVERRIDES } from "./config/overrides.ts";
+import { OVERRIDES, overridesFrom } from "./config/overrides.ts";
 import { storageProblem, storageWarnings } from "./config/storage-access.ts";
 import { describeReloadError, watchConfig } from "./config/watch.ts";
 import { ConfigError, errorMessage } from "./errors.ts";
@@ -49,6 +49,7 @@ async function main(argv: string[]): Promise<number> {
       const config = loadConfig(configPath);
       for (const warning of storageWarnings(config)) console.error(`warning: ${warning}`);
       console.log(`${config.file}: ok`);
+      for (const o of overridesFrom(process.env, process.cwd(), [])) console.log(`${o.key}: ${o.value} (from $${o.variable})`);
       console.log(routingTable(config));
       return 0;
     }

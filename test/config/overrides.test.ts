@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseConfig } from "../../src/config/load.ts";
 import { ConfigError } from "../../src/errors.ts";
+import { tempDir } from "../support/tmp.ts";
 
 // $RELAY_HOST, $RELAY_PORT and $RELAY_STORAGE_PATH replace the YAML's values, so an image can run any mounted file.
 
@@ -70,4 +71,20 @@ describe("environment overrides", () => {
     // Without the image's environment the same file puts the database in the read-only /config.
     expect(parseConfig(example, env.RELAY_CONFIG!, {}).storage.path).toBe("/config/data/relay.db");
   });
+});
+
+test("relay check says which values the environment replaced", () => {
+  const tmp = tempDir("relay-overrides-");
+  try {
+    const file = join(tmp.dir, "relay.yaml");
+    writeFileSync(file, YAML);
+    const env = { ...process.env, RELAY_HOST: "0.0.0.0", RELAY_STORAGE_PATH: join(tmp.dir, "state.db"), RELAY_PORT: "" };
+    const r = Bun.spawnSync([process.execPath, join(ROOT, "src", "main.ts"), "check", "--config", file], { env });
+    expect(r.exitCode).toBe(0);
+    const out = r.stdout.toString();
+    expect(out).toContain(`server.host: 0.0.0.0 (from $RELAY_HOST)\nstorage.path: ${join(tmp.dir, "state.db")} (from $RELAY_STORAGE_PATH)\n`);
+    expect(out).not.toContain("server.port:");
+  } finally {
+    tmp.cleanup();
+  }
 });
