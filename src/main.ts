@@ -2,9 +2,12 @@
 import { parseArgs } from "node:util";
 import { KEYS_USAGE, keysCommand } from "./cli/keys.ts";
 import { egressReport } from "./cli/egress.ts";
+import { healthCommand } from "./cli/health.ts";
 import { TRY_USAGE, tryCommand } from "./cli/try.ts";
 import { routingTable } from "./config/describe.ts";
 import { loadConfig } from "./config/load.ts";
+import { OVERRIDES, overridesFrom } from "./config/overrides.ts";
+import { storageProblem, storageWarnings } from "./config/storage-access.ts";
 import { describeReloadError, watchConfig } from "./config/watch.ts";
 import { DIGEST_USAGE, digestCommand } from "./cli/digest.ts";
 import { ConfigError, errorMessage } from "./errors.ts";
@@ -25,11 +28,13 @@ Usage:
   relay keys    create --name N [--scopes webhook:write,admin] [--rate-limit 600] [--source S]
   relay keys    list | revoke ID                   manage API keys (create prints the key once)
   relay digest  list | flush DESTINATION           digest windows: what is held, when it closes; send a batch now
-  relay health  [--port N]                         exit 0 if the relay on 127.0.0.1 answers healthy, else 1
+  relay health  [--port N] [--published]           exit 0 if the relay listens where the config says and answers
+                                                   healthy (--published: and not on loopback only), else 1
   relay help
   relay <command> --help                           one command's usage
 
-The config path defaults to $RELAY_CONFIG, else ./relay.yaml. $RELAY_PORT overrides server.port.`;
+The config path defaults to $RELAY_CONFIG, else ./relay.yaml. These variables, when set, replace config values:
+${OVERRIDES.map((o) => `  $${o.variable} → ${o.key}`).join("\n")}`;
 
 /** Each command's own usage, printed by `relay <command> --help` before anything is read. */
 const COMMAND_HELP: Record<string, string> = {
@@ -47,9 +52,10 @@ Prints each source's webhook URL path, generating and storing the random ids of 
   try: TRY_USAGE,
   keys: KEYS_USAGE,
   digest: DIGEST_USAGE,
-  health: `Usage: relay health [--port N]
+  health: `Usage: relay health [--config relay.yaml] [--port N] [--published]
 
-Exits 0 when the relay on 127.0.0.1 (--port, else $RELAY_PORT, else 8080) answers GET /api/health with 200, else 1.`,
+Exits 0 when a server listens where the config says (server.host, server.port or --port) and answers
+GET /api/health with 200 within 3 s, else 1 with the reason. --published also fails a loopback-only server.host.`,
   version: "Usage: relay version\n\nPrints the version.",
   help: USAGE,
 };
@@ -62,7 +68,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const { values } = parseArgs({
     args: rest,
-    options: { config: { type: "string", short: "c" }, port: { type: "string", short: "p" } },
+    options: { config: { type: "string", short: "c" }, port: { type: "string", short: "p" }, published: { type: "boolean" } },
     allowPositionals: true,
     strict: false,
   });
@@ -70,10 +76,12 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case "serve":
-      return serve(configPath, (values.port as string | undefined) ?? process.env.RELAY_PORT);
+      return serve(configPath, values.port as string | undefined);
     case "check": {
       const config = loadConfig(configPath);
+      for (const warning of storageWarnings(config)) console.error(`warning: ${warning}`);
       console.log(`${config.file}: ok`);
+      for (const o of overridesFrom(process.env, process.cwd(), [])) console.log(`${o.key}: ${o.value} (from $${o.variable})`);
       console.log(routingTable(config));
       console.log(await egressReport(config));
       return 0;
@@ -90,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
     case "digest":
       return digestCommand(rest, configPath);
     case "health":
-      return health((values.port as string | undefined) ?? process.env.RELAY_PORT ?? "8080");
+      return healthCommand({ configPath, port: values.port as string | undefined, published: values.published === true });
     case "try":
       return tryCommand(rest, configPath);
     case "help":
@@ -111,6 +119,8 @@ async function main(argv: string[]): Promise<number> {
 async function serve(configPath: string, port: string | undefined): Promise<number> {
   const log = createLogger();
   const config = loadConfig(configPath);
+  const problem = storageProblem(config.storage.path);
+  if (problem) throw new Error(`cannot open the database ${config.storage.path}: ${problem}`);
   const relay = await startRelay(config, { log, port: port ? Number(port) : undefined });
   const watcher = watchConfig({
     file: config.file,
@@ -131,19 +141,6 @@ async function serve(configPath: string, port: string | undefined): Promise<numb
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
   return new Promise<number>(() => {}); // serve until a signal
-}
-
-// The container's HEALTHCHECK: distroless images have no curl, so the binary checks itself.
-async function health(port: string): Promise<number> {
-  const url = `http://127.0.0.1:${port}/api/health`;
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-    console.log(`${res.status} ${await res.text()}`);
-    return res.ok ? 0 : 1;
-  } catch (error) {
-    console.error(`${url}: ${errorMessage(error)}`);
-    return 1;
-  }
 }
 
 main(process.argv.slice(2)).then(

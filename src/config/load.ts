@@ -4,11 +4,12 @@ import { ConfigError, type ConfigIssue } from "../errors.ts";
 import { Issues, SourceMap } from "./issues.ts";
 import { locate } from "./locate.ts";
 import { normalise, SCHEMA_PHASE } from "./normalise.ts";
+import { applyOverrides, overridesFrom } from "./overrides.ts";
 import { type RawConfig, RelayYamlSchema } from "./schema.ts";
 import type { Config } from "./types.ts";
 import { validate } from "./validate.ts";
 
-// relay.yaml → YAML with positions → ${ENV} → schema → semantics → frozen Config; all problems thrown at once.
+// relay.yaml → YAML with positions → ${ENV} → schema → semantics → env overrides → frozen Config; all problems thrown at once.
 
 /** `file` appears in issues exactly as given; made absolute it becomes Config.file and the base of storage.path. */
 export function parseConfig(text: string, file: string, env: Record<string, string | undefined>): Config {
@@ -30,8 +31,10 @@ export function parseConfig(text: string, file: string, env: Record<string, stri
   if (issues.has([])) throw new ConfigError(issues.list());
 
   const config = normalise(value as RawConfig, file, issues);
-  if (!config || issues.size > 0) throw new ConfigError(issues.list());
-  return deepFreeze(config);
+  const envIssues: ConfigIssue[] = [];
+  const overrides = overridesFrom(env, process.cwd(), envIssues);
+  if (!config || issues.size > 0 || envIssues.length > 0) throw new ConfigError([...issues.list(), ...envIssues]);
+  return deepFreeze(applyOverrides(config, overrides));
 }
 
 /** One issue per line with a syntax error: the parser's follow-up complaints on the same line are noise. */

@@ -68,6 +68,17 @@ describe("Dockerfile", () => {
     for (const other of stages.filter((s) => s !== buildStage)) expect(compiles(other)).toEqual([]);
   });
 
+  test("the build installs runtime dependencies only, through Bun's install cache, so a filled cache builds offline", () => {
+    const installs = all(buildStage!, "RUN").filter((r) => content(r).includes("bun install"));
+    expect(installs).toHaveLength(1);
+    const install = content(installs[0]);
+    const mount = flag(installs[0]!, "mount") ?? "";
+    expect(mount.split(",")).toEqual(expect.arrayContaining(["type=cache", "target=/root/.bun/install/cache"]));
+    // --omit=peer: TypeScript, a peer dependency of @elysiajs/openapi, is not needed to bundle.
+    expect(install).toMatch(/bun install --frozen-lockfile --production --omit=peer$/);
+    expect(lock.packages["node_modules/@elysiajs/openapi"].peerDependencies.typescript).toBeDefined();
+  });
+
   test("the build image is the Bun that package-lock.json pins", () => {
     expect(buildStage!.image).toBe("oven/bun");
     expect(buildStage!.tag).toBe(lock.packages["node_modules/bun"].version);
@@ -219,7 +230,8 @@ routes:
 
       const port = new URL(relay.url).port;
       const [, ...checkArgs] = healthcheck();
-      const runCheck = () => Bun.spawnSync([binary, ...checkArgs], { env: { ...bare(), ...env, RELAY_PORT: port } }).exitCode;
+      // The image's environment, with this config in place of /config/relay.yaml and the port the relay got.
+      const runCheck = () => Bun.spawnSync([binary, ...checkArgs], { env: { ...bare(), ...env, RELAY_CONFIG: configPath, RELAY_PORT: port } }).exitCode;
       expect(runCheck()).toBe(0);
 
       stopped = true;
