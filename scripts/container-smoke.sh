@@ -247,11 +247,13 @@ case "$answer" in "HTTP/1.1 202"*) ;; *) fail "the order was not accepted: $answ
 for _ in $(seq 1 100); do grep -q '"/leads"' "$RECEIVED" && break; sleep 0.1; done
 lead=$(grep '"/leads"' "$RECEIVED" || true)
 [ -n "$lead" ] || fail "the CRM receiver got nothing; relay logs: $(podman logs relay 2>&1 | tail -5)"
+# The lead must carry the README order's own number and (lower-cased) e-mail, whatever the example says.
 node -e '
   const r = JSON.parse(process.argv[1]), lead = JSON.parse(r.body);
-  if (lead.SerialNumber !== "4521" || lead.Email !== "ada@example.com") throw new Error("unexpected lead " + r.body);
+  const sent = JSON.parse(process.argv[2].match(/-d '"'"'(.*)'"'"'/s)[1]).order;
+  if (lead.SerialNumber !== sent.order_number || lead.Email !== sent.customer_email.toLowerCase()) throw new Error("unexpected lead " + r.body);
   if (!/^sha256=[0-9a-f]{64}$/.test(r.headers["x-aficial-signature"])) throw new Error("unsigned: " + JSON.stringify(r.headers));
-' "$lead" || fail "the delivered lead is not the example's"
+' "$lead" "$order" || fail "the delivered lead is not the example's"
 pass "202, then the lead for order 4521, signed, reached 127.0.0.1:9000 inside the container's namespace"
 
 step "SIGTERM and restart"
