@@ -5,7 +5,7 @@ import { NotFound } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { adminQueries } from "../store/admin-queries.ts";
 import type { ClaimedDelivery, Settlement } from "../store/store.ts";
-import { ErrorSchema, authErrors, iso, maskUrlsIn, type AdminDeps } from "./deliveries.ts";
+import { ErrorSchema, authErrors, iso, maskUrlsIn, type AdminDeps } from "./kit.ts";
 
 /** closed: sending; open: failing, waiting for a probe; half_open: probing; paused: stopped by an admin. */
 export type DestinationState = "closed" | "open" | "half_open" | "paused";

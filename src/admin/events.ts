@@ -19,7 +19,7 @@ import {
   limitParam,
   statusParam,
   type AdminDeps,
-} from "./deliveries.ts";
+} from "./kit.ts";
 
 const EventSummarySchema = t.Object({
   id: t.String({ description: "evt_…" }),

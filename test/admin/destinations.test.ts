@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
-import { maskUrlsIn } from "../../src/admin/deliveries.ts";
+import { maskUrlsIn } from "../../src/admin/kit.ts";
 import { T0 } from "../auth/harness.ts";
 import { ADMIN_YAML, admin, get, ingest, startRig, type AdminRig } from "./support.ts";
 
