@@ -54,20 +54,7 @@ export function deliveriesAdminPlugin(deps: AdminDeps) {
       )
       .post(
         "/api/deliveries/:id/retry",
-        ({ params, admin }) => {
-          const found = queries.getDelivery(params.id);
-          if (!found) throw new NotFound("unknown delivery");
-          if (found.status !== "dead") throw new Conflict(`delivery is ${found.status}; only a dead delivery can be retried`);
-          if (!deps.config().destinations[found.destination]) {
-            throw new Conflict(`destination "${found.destination}" is no longer configured`);
-          }
-          const result = queries.retryDelivery(params.id, deps.clock.now());
-          if (result === "no_body") throw new Conflict("delivery has no body (its transform failed); replay the event to render it again");
-          if (result !== "retried") throw new Conflict("delivery is no longer dead");
-          deps.log.info("delivery retried", { delivery: params.id, destination: found.destination, by: admin.kind });
-          deps.wake();
-          return deliveryView(queries.getDelivery(params.id)!);
-        },
+        ({ params, admin }) => retryDeadDelivery(deps, params.id, admin.kind),
         {
           params: t.Object({ id: t.String() }),
           response: { 200: DeliverySchema, 404: ErrorSchema, 409: ErrorSchema, ...authErrors },
@@ -80,4 +67,21 @@ export function deliveriesAdminPlugin(deps: AdminDeps) {
         },
       )
   );
+}
+
+/** A dead delivery back in line, due now (POST /api/deliveries/:id/retry and the dashboard's Retry). */
+export function retryDeadDelivery(deps: AdminDeps, id: string, by: string) {
+  const queries = adminQueries(deps.store);
+  const found = queries.getDelivery(id);
+  if (!found) throw new NotFound("unknown delivery");
+  if (found.status !== "dead") throw new Conflict(`delivery is ${found.status}; only a dead delivery can be retried`);
+  if (!deps.config().destinations[found.destination]) {
+    throw new Conflict(`destination "${found.destination}" is no longer configured`);
+  }
+  const result = queries.retryDelivery(id, deps.clock.now());
+  if (result === "no_body") throw new Conflict("delivery has no body (its transform failed); replay the event to render it again");
+  if (result !== "retried") throw new Conflict("delivery is no longer dead");
+  deps.log.info("delivery retried", { delivery: id, destination: found.destination, by });
+  deps.wake();
+  return deliveryView(queries.getDelivery(id)!);
 }

@@ -4,6 +4,7 @@ import type { DestinationConfig } from "../config/types.ts";
 import { NotFound } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { adminQueries } from "../store/admin-queries.ts";
+import { destinationHealth } from "../store/destination-health.ts";
 import type { ClaimedDelivery, Settlement } from "../store/store.ts";
 import { ErrorSchema, authErrors, iso, maskUrlsIn, type AdminDeps } from "./kit.ts";
 
@@ -40,6 +41,9 @@ const DestinationSchema = t.Object({
   sent: t.Integer({ description: "deliveries acknowledged in the last hour" }),
   failed: t.Integer({ description: "attempts that failed in the last hour (refused, timed out, not acknowledged)" }),
   lastSentAt: t.Union([t.String(), t.Null()], { description: "last acknowledged delivery, ever" }),
+  oldestPendingAt: t.Union([t.String(), t.Null()], { description: "creation time of the oldest pending delivery" }),
+  lastError: t.Union([t.String(), t.Null()], { description: "latest error of a delivery still pending or dead" }),
+  lastErrorAt: t.Union([t.String(), t.Null()], { description: "when that error happened" }),
   successRate: t.Union([t.Number(), t.Null()], { description: "sent / (sent + failed) over the last hour; null without attempts" }),
   latencyMs: t.Object(
     { p50: Millis, p95: Millis, p99: Millis },
@@ -59,7 +63,6 @@ const TestResultSchema = t.Object({
 /** Admin API per destination: stats, retry every dead delivery, send a test event. */
 export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
   const queries = adminQueries(deps.store);
-  const stateOf = deps.destinationState ?? (() => "closed" as const);
 
   const configured = (name: string): DestinationConfig => {
     const dest = deps.config().destinations[name];
@@ -72,37 +75,7 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
       .derive(({ request }) => ({ admin: deps.guard.requireAdmin(request) }))
       .get(
         "/api/destinations",
-        () => {
-          const now = deps.clock.now();
-          const since = now - STATS_WINDOW_MS;
-          const destinations = deps.config().destinations;
-          const open = queries.openCounts();
-          const window = queries.attemptWindow(since, now);
-          const removed = queries.storedDestinations().filter((name) => !destinations[name]);
-          const names = [...Object.keys(destinations), ...removed];
-          return {
-            since: iso(since),
-            destinations: names.map((name) => {
-              const dest = destinations[name];
-              const counts = open.get(name) ?? { pending: 0, inFlight: 0, dead: 0, held: 0 };
-              const w = window.get(name);
-              const sent = w?.sent ?? 0;
-              const failed = w?.failed ?? 0;
-              const lastSentAt = queries.lastDeliveredAt(name);
-              return {
-                name,
-                url: dest ? maskUrl(dest.url) : null,
-                state: dest ? stateOf(name) : ("removed" as const),
-                ...counts,
-                sent,
-                failed,
-                lastSentAt: lastSentAt === null ? null : iso(lastSentAt),
-                successRate: w ? Math.round((sent / (sent + failed)) * 10_000) / 10_000 : null,
-                latencyMs: { p50: w?.p50 ?? null, p95: w?.p95 ?? null, p99: w?.p99 ?? null },
-              };
-            }),
-          };
-        },
+        () => destinationStats(deps),
         {
           response: { 200: t.Object({ since: t.String({ description: "start of the one-hour stats window" }), destinations: t.Array(DestinationSchema) }), ...authErrors },
           detail: {
@@ -135,55 +108,7 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
       )
       .post(
         "/api/destinations/:name/test",
-        async ({ params, admin }) => {
-          const dest = configured(params.name);
-          const now = deps.clock.now();
-          const delivery: ClaimedDelivery = {
-            id: newId("dlv", now),
-            eventId: null,
-            digestId: null,
-            route: "test-send",
-            destination: dest.name,
-            eventType: TEST_EVENT,
-            body: JSON.stringify({ event: TEST_EVENT, timestamp: iso(now), data: { message: "Test delivery from Relay" } }),
-            attempts: 0,
-            createdAt: now,
-          };
-          queries.insertTestDelivery({
-            id: delivery.id,
-            destination: dest.name,
-            eventType: TEST_EVENT,
-            body: delivery.body,
-            now,
-            leaseUntil: now + dest.timeoutMs + LEASE_MARGIN_MS,
-          });
-          let settlement: Settlement;
-          try {
-            settlement = await deps.attempt(dest, delivery);
-          } catch (error) {
-            const message = String(error);
-            settlement = {
-              deliveryId: delivery.id,
-              attempt: { startedAt: now, durationMs: 0, statusCode: null, response: null, error: message },
-              outcome: "dead",
-              error: message,
-            };
-          }
-          // A test is a probe: its failure is reported now, not retried later.
-          if (settlement.outcome === "retry") settlement = { deliveryId: delivery.id, attempt: settlement.attempt, outcome: "dead", error: settlement.error };
-          await deps.store.settle([settlement]);
-          const delivered = settlement.outcome === "delivered";
-          const { attempt } = settlement;
-          deps.log.info("test delivery sent", { delivery: delivery.id, destination: dest.name, delivered, status: attempt.statusCode, by: admin.kind });
-          return {
-            deliveryId: delivery.id,
-            delivered,
-            status: attempt.statusCode,
-            durationMs: attempt.durationMs,
-            response: attempt.response,
-            error: delivered ? null : maskUrlsIn(attempt.error ?? (settlement.outcome === "dead" ? settlement.error : null)),
-          };
-        },
+        ({ params, admin }) => sendTest(deps, configured(params.name), admin.kind),
         {
           params: t.Object({ name: t.String() }),
           response: { 200: TestResultSchema, 404: ErrorSchema, ...authErrors },
@@ -196,4 +121,97 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
         },
       )
   );
+}
+
+/** What GET /api/destinations answers; the dashboard's Now view shows the same. */
+export function destinationStats(deps: AdminDestinationsDeps) {
+  const queries = adminQueries(deps.store);
+  const health = destinationHealth(deps.store);
+  const stateOf = deps.destinationState ?? (() => "closed" as const);
+  const now = deps.clock.now();
+  const since = now - STATS_WINDOW_MS;
+  const destinations = deps.config().destinations;
+  const open = queries.openCounts();
+  const oldest = health.oldestPending();
+  const window = queries.attemptWindow(since, now);
+  const removed = queries.storedDestinations().filter((name) => !destinations[name]);
+  const names = [...Object.keys(destinations), ...removed];
+  return {
+    since: iso(since),
+    destinations: names.map((name) => {
+      const dest = destinations[name];
+      const counts = open.get(name) ?? { pending: 0, inFlight: 0, dead: 0, held: 0 };
+      const w = window.get(name);
+      const sent = w?.sent ?? 0;
+      const failed = w?.failed ?? 0;
+      const lastSentAt = queries.lastDeliveredAt(name);
+      const lastError = health.lastError(name);
+      const oldestPendingAt = oldest.get(name);
+      return {
+        name,
+        url: dest ? maskUrl(dest.url) : null,
+        state: dest ? stateOf(name) : ("removed" as const),
+        ...counts,
+        sent,
+        failed,
+        lastSentAt: lastSentAt === null ? null : iso(lastSentAt),
+        oldestPendingAt: oldestPendingAt === undefined ? null : iso(oldestPendingAt),
+        lastError: lastError && maskUrlsIn(lastError.error),
+        lastErrorAt: lastError && iso(lastError.at),
+        successRate: w ? Math.round((sent / (sent + failed)) * 10_000) / 10_000 : null,
+        latencyMs: { p50: w?.p50 ?? null, p95: w?.p95 ?? null, p99: w?.p99 ?? null },
+      };
+    }),
+  };
+}
+
+/** One test event sent now and recorded as a test-send delivery; a failure is dead at once. */
+export async function sendTest(deps: AdminDestinationsDeps, dest: DestinationConfig, by: string) {
+  const queries = adminQueries(deps.store);
+  const now = deps.clock.now();
+  const delivery: ClaimedDelivery = {
+    id: newId("dlv", now),
+    eventId: null,
+    digestId: null,
+    route: "test-send",
+    destination: dest.name,
+    eventType: TEST_EVENT,
+    body: JSON.stringify({ event: TEST_EVENT, timestamp: iso(now), data: { message: "Test delivery from Relay" } }),
+    attempts: 0,
+    createdAt: now,
+  };
+  queries.insertTestDelivery({
+    id: delivery.id,
+    destination: dest.name,
+    eventType: TEST_EVENT,
+    body: delivery.body,
+    now,
+    leaseUntil: now + dest.timeoutMs + LEASE_MARGIN_MS,
+  });
+  let settlement: Settlement;
+  try {
+    settlement = await deps.attempt(dest, delivery);
+  } catch (error) {
+    const message = String(error);
+    settlement = {
+      deliveryId: delivery.id,
+      attempt: { startedAt: now, durationMs: 0, statusCode: null, response: null, error: message },
+      outcome: "dead",
+      error: message,
+    };
+  }
+  // A test is a probe: its failure is reported now, not retried later.
+  if (settlement.outcome === "retry") settlement = { deliveryId: delivery.id, attempt: settlement.attempt, outcome: "dead", error: settlement.error };
+  await deps.store.settle([settlement]);
+  const delivered = settlement.outcome === "delivered";
+  const { attempt } = settlement;
+  deps.log.info("test delivery sent", { delivery: delivery.id, destination: dest.name, delivered, status: attempt.statusCode, by });
+  return {
+    deliveryId: delivery.id,
+    delivered,
+    status: attempt.statusCode,
+    durationMs: attempt.durationMs,
+    response: attempt.response,
+    error: delivered ? null : maskUrlsIn(attempt.error ?? (settlement.outcome === "dead" ? settlement.error : null)),
+  };
 }

@@ -123,25 +123,9 @@ export function eventsAdminPlugin(deps: AdminDeps) {
       .post(
         "/api/events/:id/replay",
         async ({ params, body, set, admin }) => {
-          const found = queries.getEvent(params.id);
-          if (!found) throw new NotFound("unknown event");
-          const config = deps.config();
-          const only = body?.destination;
-          if (only !== undefined && !config.destinations[only]) throw new NotFound(`unknown destination "${only}"`);
-          const inbound = rebuild(found.event, config.sources[found.event.source]?.variables ?? []);
-          const now = deps.clock.now();
-          // Fresh ids and due times: a replay is new work, sorted and sent as of now.
-          const rows = (await plan(inbound, config))
-            .filter((r) => only === undefined || r.destination === only)
-            .map((r) => ({ ...r, id: newId("dlv", now), nextAttemptAt: now }));
-          if (rows.length === 0) {
-            throw new Conflict(only === undefined ? "no current route matches this event" : `no current route sends this event to "${only}"`);
-          }
-          deps.store.addDeliveries({ id: found.event.id, type: found.event.type }, rows, now);
-          deps.log.info("event replayed", { event: found.event.id, deliveries: rows.length, destination: only, by: admin.kind });
-          deps.wake();
+          const replayed = await replayEvent(deps, params.id, body?.destination, admin.kind);
           set.status = 201;
-          return { eventId: found.event.id, deliveries: rows.map((r) => deliveryView(queries.getDelivery(r.id)!)) };
+          return replayed;
         },
         {
           params: t.Object({ id: t.String() }),
@@ -203,4 +187,26 @@ function timeParam(name: string, value: string | undefined): number | undefined 
   const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
   if (Number.isNaN(ms)) throw new BadRequest(`${name}: expected an ISO-8601 time or epoch milliseconds`);
   return ms;
+}
+
+/** New deliveries for a stored event, routed with the current config (POST /api/events/:id/replay and the dashboard's Replay). */
+export async function replayEvent(deps: AdminDeps, id: string, only: string | undefined, by: string) {
+  const queries = adminQueries(deps.store);
+  const found = queries.getEvent(id);
+  if (!found) throw new NotFound("unknown event");
+  const config = deps.config();
+  if (only !== undefined && !config.destinations[only]) throw new NotFound(`unknown destination "${only}"`);
+  const inbound = rebuild(found.event, config.sources[found.event.source]?.variables ?? []);
+  const now = deps.clock.now();
+  // Fresh ids and due times: a replay is new work, sorted and sent as of now.
+  const rows = (await plan(inbound, config))
+    .filter((r) => only === undefined || r.destination === only)
+    .map((r) => ({ ...r, id: newId("dlv", now), nextAttemptAt: now }));
+  if (rows.length === 0) {
+    throw new Conflict(only === undefined ? "no current route matches this event" : `no current route sends this event to "${only}"`);
+  }
+  deps.store.addDeliveries({ id: found.event.id, type: found.event.type }, rows, now);
+  deps.log.info("event replayed", { event: found.event.id, deliveries: rows.length, destination: only, by });
+  deps.wake();
+  return { eventId: found.event.id, deliveries: rows.map((r) => deliveryView(queries.getDelivery(r.id)!)) };
 }
