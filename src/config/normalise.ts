@@ -94,6 +94,7 @@ export function normalise(raw: RawConfig, file: string, issues: Issues): Config 
       // `admin_token: "${RELAY_ADMIN_TOKEN:-}"` leaves the token out when the variable is unset.
       ...(server.admin_token ? { adminToken: server.admin_token } : {}),
       ...(server.metrics_token ? { metricsToken: server.metrics_token } : {}),
+      ...(server.ui === false ? { ui: false } : {}),
     },
     storage: {
       path: storagePath(storage.path ?? DEFAULTS.storagePath, folder),

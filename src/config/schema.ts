@@ -308,6 +308,7 @@ export const RelayYamlSchema = Type.Object(
           metrics_token: Type.Optional(
             Type.String({ description: 'Bearer token GET /metrics requires, usually "${RELAY_METRICS_TOKEN}"; empty or absent: /metrics is open. Default: none.' }),
           ),
+          ui: Type.Optional(Type.Boolean({ default: true, description: "Serve the operator dashboard under /ui. Default true." })),
         },
         { additionalProperties: false, description: "HTTP listener." },
       ),

@@ -20,6 +20,8 @@ export interface ServerConfig {
   adminToken?: string;
   /** When set, GET /metrics needs `Authorization: Bearer <token>`; absent: /metrics is open. */
   metricsToken?: string;
+  /** Serve the dashboard under /ui; absent or true: served. */
+  ui?: boolean;
 }
 
 export interface StorageConfig {

@@ -88,6 +88,18 @@ export function createMetrics(deps: MetricsDeps) {
       attemptSeconds.observe(dest.name, s.attempt.durationMs / 1000);
     },
 
+    /** relay_deliveries_total per destination since start: delivered, and failed (retry + dead); the dashboard shows these. */
+    deliveryTotals(): Map<string, { delivered: number; failed: number }> {
+      const out = new Map<string, { delivered: number; failed: number }>();
+      for (const { labels, value } of deliveries.samples()) {
+        const t = out.get(labels.destination!) ?? { delivered: 0, failed: 0 };
+        if (labels.outcome === "delivered") t.delivered += value;
+        else t.failed += value;
+        out.set(labels.destination!, t);
+      }
+      return out;
+    },
+
     /** For the digest scheduler: one window of `destination` was closed. */
     digestClosed(destination: string): void {
       digestWindows.inc([destination]);
