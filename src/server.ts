@@ -9,6 +9,7 @@ import { createDigestScheduler } from "./digest/scheduler.ts";
 import { createGuard } from "./auth/guard.ts";
 import { createApiKeys } from "./auth/keys.ts";
 import { createRateLimiter } from "./auth/rate-limit.ts";
+import { createSessions } from "./auth/sessions.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Config } from "./config/types.ts";
 import { attemptDelivery } from "./delivery/attempt.ts";
@@ -20,6 +21,7 @@ import { createMetrics, metricsPlugin } from "./ops/metrics.ts";
 import { createRetention } from "./ops/retention.ts";
 import { outboxStats } from "./store/outbox-stats.ts";
 import { openStore } from "./store/store.ts";
+import { uiPlugin } from "./ui/plugin.ts";
 import { VERSION } from "./version.ts";
 
 export interface RelayOptions {
@@ -60,6 +62,8 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
   const keys = createApiKeys(store);
   const guard = createGuard({ keys, limiter: createRateLimiter(), clock, adminToken: () => config.server.adminToken, log });
   const adminDeps = { store, guard, config: () => config, clock, log, wake: () => worker.wake() };
+  const destinationDeps = { ...adminDeps, attempt: (dest: Parameters<typeof attemptDelivery>[0], d: Parameters<typeof attemptDelivery>[1]) => attemptDelivery(dest, d, clock), destinationState: (name: string) => worker.destinationState(name) };
+  let lastReload: { at: number; applied: boolean; errors: string[] } | null = null;
   const app = createApp({
     log,
     ingest: {
@@ -75,9 +79,11 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       digestPlugin(digests, guard.requireAdmin),
       eventsAdminPlugin(adminDeps),
       deliveriesAdminPlugin(adminDeps),
-      destinationsAdminPlugin({ ...adminDeps, attempt: (dest, d) => attemptDelivery(dest, d, clock), destinationState: (name) => worker.destinationState(name) }),
+      destinationsAdminPlugin(destinationDeps),
       circuitAdminPlugin({ guard, config: () => config, pause: (name) => worker.pause(name), resume: (name) => worker.resume(name) }),
-      metricsPlugin({ metrics, token: () => config.server.metricsToken })],
+      metricsPlugin({ metrics, token: () => config.server.metricsToken }),
+      uiPlugin({ ...destinationDeps, sessions: createSessions({ clock }), keys, pause: (name) => worker.pause(name), resume: (name) => worker.resume(name),
+        flush: (name) => digests.flush(name), digestJobs: () => digests.jobs(), deliveryTotals: () => metrics.deliveryTotals(), lastReload: () => lastReload })],
   });
 
   const server = Bun.serve({
@@ -116,10 +122,15 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
         log.warn("storage and server settings apply at the next restart", { file: next.file });
       }
       config = next;
+      lastReload = { at: clock.now(), applied: true, errors: [] };
       digests.reload();
       sourceUrls = resolveSourceUrls(config, store, clock.now());
       worker.wake();
       log.info("config reloaded", { file: next.file, sources: Object.keys(next.sources), destinations: Object.keys(next.destinations) });
+    },
+    /** A rejected edit of relay.yaml, shown on the dashboard's Config page. */
+    reloadRejected(errors: string[]) {
+      lastReload = { at: clock.now(), applied: false, errors };
     },
     async stop(graceMs = 10_000) {
       server.stop();

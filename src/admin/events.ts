@@ -178,11 +178,11 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
 
 /** since/until: epoch milliseconds (digits only) or any date Date.parse reads, ISO-8601 above all. */
 /** Ids begin with their receive time, so a time bound on events is a bound on their ids. */
-function idFloorOf(ms: number | undefined): string | undefined {
+export function idFloorOf(ms: number | undefined): string | undefined {
   return ms === undefined ? undefined : idFloor("evt", ms);
 }
 
-function timeParam(name: string, value: string | undefined): number | undefined {
+export function timeParam(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
   if (Number.isNaN(ms)) throw new BadRequest(`${name}: expected an ISO-8601 time or epoch milliseconds`);

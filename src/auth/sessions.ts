@@ -13,6 +13,8 @@ export interface Session {
   csrf: string;
   principal: AdminPrincipal;
   expiresAt: number;
+  /** What the last action did, shown once on the next page. */
+  notice?: { ok: boolean; text: string };
 }
 
 export type Sessions = ReturnType<typeof createSessions>;

@@ -1,0 +1,184 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { ADMIN_TOKEN, admin, createKeyViaApi } from "../auth/harness.ts";
+import { get, ingest, startRig, type AdminRig } from "../admin/support.ts";
+import { uiClient } from "./support.ts";
+
+let rig: AdminRig | undefined;
+afterEach(async () => {
+  await rig?.stop();
+  rig = undefined;
+});
+
+describe("sign-in and sessions", () => {
+  test("pages need a session; the admin token buys one in an HttpOnly, SameSite=Strict, expiring cookie", async () => {
+    rig = await startRig();
+    const ui = uiClient(rig.h);
+    const anonymous = await ui.get("/ui");
+    expect(anonymous.status).toBe(303);
+    expect(anonymous.headers.get("location")).toBe("/ui/sign-in");
+
+    const wrong = await ui.signIn("not-the-token");
+    expect(wrong.status).toBe(401);
+    expect(wrong.text).toContain("Wrong token or key.");
+    expect(ui.cookie).toBe("");
+
+    const ok = await ui.signIn(ADMIN_TOKEN);
+    expect(ok.status).toBe(303);
+    const cookie = ok.headers.get("set-cookie")!;
+    expect(cookie).toMatch(/^relay_session=[A-Za-z0-9_-]{43}; Path=\/ui; HttpOnly; SameSite=Strict; Max-Age=28800$/);
+    expect(cookie).not.toContain(ADMIN_TOKEN);
+    expect((await ui.get("/ui")).status).toBe(200);
+
+    rig.h.clock.advance(8 * 60 * 60 * 1000);
+    expect((await ui.get("/ui")).status).toBe(303);
+  });
+
+  test("behind https the cookie is Secure", async () => {
+    rig = await startRig();
+    const res = await rig.h.relay.app.handle(
+      new Request("http://localhost/ui/sign-in", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", "x-forwarded-proto": "https" },
+        body: `token=${ADMIN_TOKEN}`,
+      }),
+    );
+    expect(res.headers.get("set-cookie")).toEndWith("; Secure");
+  });
+
+  test("an API key with scope admin signs in; a webhook key does not; revoking the key ends its session", async () => {
+    rig = await startRig();
+    const adminKey = await createKeyViaApi(rig.h, { name: "ops", scopes: ["admin"] });
+    const hookKey = await createKeyViaApi(rig.h, { name: "shop" });
+    const ui = uiClient(rig.h);
+    expect((await ui.signIn(hookKey.key)).status).toBe(403);
+    expect((await ui.signIn(adminKey.key)).status).toBe(303);
+    expect((await ui.get("/ui/keys")).status).toBe(200);
+    await rig.h.call("DELETE", `/api/api-keys/${adminKey.id}`, { headers: admin });
+    expect((await ui.get("/ui/keys")).status).toBe(303);
+  });
+
+  test("sign-out ends the session and clears the cookie", async () => {
+    rig = await startRig();
+    const ui = uiClient(rig.h);
+    await ui.signIn(ADMIN_TOKEN);
+    const before = ui.cookie;
+    const out = await ui.post("/ui/sign-out", { _csrf: await ui.csrf() });
+    expect(out.status).toBe(303);
+    expect(out.headers.get("set-cookie")).toContain("Max-Age=0");
+    ui.cookie = before;
+    expect((await ui.get("/ui")).status).toBe(303);
+  });
+
+  test("server.ui: false answers /ui like any unknown path", async () => {
+    rig = await startRig();
+    rig.h.relay.reload(rig.configFrom(`${ADMIN_YAML_UI_OFF}`));
+    const res = await rig.h.call("GET", "/ui/sign-in");
+    expect(res.status).toBe(404);
+    expect(res.json).toEqual({ error: "no route for GET /ui/sign-in" });
+    expect((await rig.h.call("GET", "/ui/assets/htmx.min.js")).status).toBe(404);
+  });
+});
+
+describe("CSRF", () => {
+  test("a POST without the session's token, with a wrong one or from another origin is refused and changes nothing", async () => {
+    rig = await startRig();
+    const ui = uiClient(rig.h);
+    await ui.signIn(ADMIN_TOKEN);
+    const csrf = await ui.csrf();
+    for (const [form, headers] of [
+      [{}, {}],
+      [{ _csrf: "forged" }, {}],
+      [{ _csrf: csrf }, { origin: "http://evil.example" }],
+    ] as const) {
+      const res = await ui.post("/ui/destinations/flaky/pause", { ...form }, { ...headers });
+      expect(res.status).toBe(403);
+      expect(res.text).toContain("Refused");
+    }
+    expect(rig.h.relay.worker.destinationState("flaky")).toBe("closed");
+    const ok = await ui.post("/ui/destinations/flaky/pause", { _csrf: csrf });
+    expect(ok.status).toBe(303);
+    expect(rig.h.relay.worker.destinationState("flaky")).toBe("paused");
+  });
+});
+
+describe("pages", () => {
+  test("every page answers with a CSP that forbids inline scripts and other origins, and loads only Relay's own assets", async () => {
+    rig = await startRig();
+    const id = await ingest(rig.h, "crm-url-id", { type: "lead" });
+    const ui = uiClient(rig.h);
+    await ui.signIn(ADMIN_TOKEN);
+    for (const path of ["/ui", "/ui/find", `/ui/events/${id}`, "/ui/dead", "/ui/digests", "/ui/keys", "/ui/config"]) {
+      const res = await ui.get(path);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-security-policy")).toBe(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+      );
+      expect(res.text).not.toMatch(/<script(?![^>]*\ssrc="\/ui\/assets\/)/);
+      expect(res.text).not.toMatch(/\sstyle=|\son[a-z]+=/);
+      for (const [, url] of res.text.matchAll(/(?:src|href)="([^"]+)"/g)) expect(url).toMatch(/^(\/ui|#main)/);
+    }
+    let js = 0;
+    for (const name of ["htmx.min.js", "relay.css", "icon.svg"]) {
+      const asset = await ui.get(`/ui/assets/${name}`);
+      expect(asset.status).toBe(200);
+      if (name.endsWith(".js")) js += asset.text.length;
+    }
+    expect(js).toBeLessThan(100 * 1024);
+  });
+
+  test("event data is escaped: script tags and attribute breakouts show as text", async () => {
+    rig = await startRig();
+    const payload = { type: "lead", note: '<script>alert(1)</script>', name: '"><img src=x onerror=alert(2)>' };
+    const id = await ingest(rig.h, "crm-url-id", payload, { "x-note": "<b>bold</b>" });
+    const ui = uiClient(rig.h);
+    await ui.signIn(ADMIN_TOKEN);
+    const page = await ui.get(`/ui/events/${id}`);
+    expect(page.text).not.toContain("<script>alert(1)</script>");
+    expect(page.text).not.toContain("<img src=x");
+    expect(page.text).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
+    expect(page.text).toContain("&quot;&gt;&lt;img src=x onerror=alert(2)&gt;");
+    const found = await ui.get(`/ui/find?q=${encodeURIComponent("<script>")}`);
+    expect(found.text).toContain(`value="&lt;script&gt;"`);
+    expect(found.text).toContain(id);
+  });
+
+  test("Find opens an event by its id, a delivery id or its idempotency key, and searches bodies with filters", async () => {
+    rig = await startRig();
+    const id = await ingest(rig.h, "crm-url-id", { type: "order.created", order: 4521 }, { "idempotency-key": "ord-4521" });
+    await ingest(rig.h, "shop-url-id", { type: "order.created", order: 17 });
+    const [delivery] = (await get(rig.h, `/api/events/${id}`)).deliveries;
+    const ui = uiClient(rig.h);
+    await ui.signIn(ADMIN_TOKEN);
+    for (const q of [id, delivery.id, "ord-4521"]) {
+      const res = await ui.get(`/ui/find?q=${encodeURIComponent(q)}`);
+      expect(res.status).toBe(303);
+      expect(res.headers.get("location")).toBe(`/ui/events/${id}`);
+    }
+    const text = await ui.get("/ui/find?q=4521&source=crm&status=pending");
+    expect(text.status).toBe(200);
+    expect(text.text).toContain(id);
+    expect((await ui.get("/ui/find?q=4521&source=shop")).text).toContain("No event matches.");
+    const bad = await ui.get("/ui/find?since=yesterday");
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain("since: expected an ISO-8601 time or epoch milliseconds");
+  });
+
+  test("the Now view shows the numbers of GET /api/destinations", async () => {
+    rig = await startRig({ flaky: () => new Response("nope", { status: 503 }) });
+    await ingest(rig.h, "crm-url-id", { type: "lead" });
+    await rig.h.relay.worker.runOnce();
+    const api = Object.fromEntries((await get(rig.h, "/api/destinations")).destinations.map((d: any) => [d.name, d]));
+    const ui = uiClient(rig.h);
+    await ui.signIn(ADMIN_TOKEN);
+    const table = (await ui.get("/ui/now/table")).text;
+    const row = (name: string) => table.match(new RegExp(`<tr data-destination="${name}">([\\s\\S]*?)</tr>`))![1]!;
+    const nums = (name: string) => [...row(name).matchAll(/<td class="num[^"]*">([^<]*)<\/td>/g)].map((m) => m[1]);
+    expect(api.flaky.pending).toBe(1);
+    expect(nums("flaky")).toEqual([String(api.flaky.pending), "0 s", String(api.flaky.sent), String(api.flaky.failed), "0", "1"]);
+    expect(row("flaky")).toContain("retrying");
+    expect(row("flaky")).toContain(api.flaky.lastError);
+    expect(nums("steady")).toEqual(["0", "–", "1", "0", "1", "0"]);
+  });
+});
+
+const ADMIN_YAML_UI_OFF = (await import("../admin/support.ts")).ADMIN_YAML.replace("server:\n", "server:\n  ui: false\n");
