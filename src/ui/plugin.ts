@@ -23,7 +23,8 @@ import { clearedCookie, csrfValid, sameOrigin, sessionCookie, sessionOf } from "
 const SECURITY_HEADERS = {
   "content-security-policy": CSP,
   "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
+  // same-origin: the browser still sends Origin on our own forms (no-referrer would make it "null").
+  "referrer-policy": "same-origin",
   "x-frame-options": "DENY",
 };
 

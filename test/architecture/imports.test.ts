@@ -49,6 +49,11 @@ describe("module boundaries", () => {
     expect(runtime.filter((i) => /^(ingest|admin)\//.test(i.from) && i.to.startsWith("delivery/"))).toEqual([]);
   });
 
+  test("ui/ reaches only store, auth, config, admin's views and the kernel; never delivery/", () => {
+    const allowed = /^(ui|store|auth|config|admin)\/|^(errors|clock|log|ids|version)\.ts$/;
+    expect(runtime.filter((i) => i.from.startsWith("ui/") && ours(i) && !allowed.test(i.to))).toEqual([]);
+  });
+
   test("nothing imports main.ts; only the composition imports app.ts", () => {
     expect(imports.filter((i) => i.to === "main.ts")).toEqual([]);
     expect(imports.filter((i) => i.to === "app.ts").map((i) => i.from)).toEqual(["server.ts"]);
