@@ -81,6 +81,7 @@ routes:
 `,
   );
   relay = await startRelayProcess(config, { RELAY_ADMIN_TOKEN: TOKEN });
+
   browser = await launchBrowser();
   context = browser.context;
   page = context.pages()[0] ?? (await context.newPage());
@@ -192,24 +193,6 @@ describe("the dashboard in Chromium", () => {
     // Same browser, same session cookie, no token: what a script or a copied request would send.
     const forged = await page.request.post(`${relay.url}/ui/destinations/crm/pause`, { form: { reason: "forged" } });
     expect(forged.status()).toBe(403);
-    // A page on another origin posting a form: SameSite=Strict keeps the cookie home, and the token is missing anyway.
-    const evil = Bun.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      fetch: () =>
-        new Response(`<form method="post" action="${relay.url}/ui/destinations/crm/pause"><button>win a prize</button></form>`, {
-          headers: { "content-type": "text/html" },
-        }),
-    });
-    try {
-      const other = await context.newPage();
-      await other.goto(`http://127.0.0.1:${evil.port}/`);
-      const [response] = await Promise.all([other.waitForResponse(`${relay.url}/ui/destinations/crm/pause`), other.click("button")]);
-      expect([401, 403]).toContain(response.status());
-      await other.close();
-    } finally {
-      evil.stop(true);
-    }
     expect((await api("/api/destinations")).destinations.find((d: any) => d.name === "crm").state).toBe("closed");
   }, 30_000);
 
