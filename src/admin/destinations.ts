@@ -41,7 +41,7 @@ const DestinationSchema = t.Object({
   sent: t.Integer({ description: "deliveries acknowledged in the last hour" }),
   failed: t.Integer({ description: "attempts that failed in the last hour (refused, timed out, not acknowledged)" }),
   lastSentAt: t.Union([t.String(), t.Null()], { description: "last acknowledged delivery, ever" }),
-  oldestPendingAt: t.Union([t.String(), t.Null()], { description: "creation time of the oldest pending delivery" }),
+  oldestPendingAt: t.Union([t.String(), t.Null()], { description: "creation time of the pending delivery due first (the head of the line)" }),
   lastError: t.Union([t.String(), t.Null()], { description: "latest error of a delivery still pending or dead" }),
   lastErrorAt: t.Union([t.String(), t.Null()], { description: "when that error happened" }),
   successRate: t.Union([t.Number(), t.Null()], { description: "sent / (sent + failed) over the last hour; null without attempts" }),
@@ -132,7 +132,6 @@ export function destinationStats(deps: AdminDestinationsDeps) {
   const since = now - STATS_WINDOW_MS;
   const destinations = deps.config().destinations;
   const open = queries.openCounts();
-  const oldest = health.oldestPending();
   const window = queries.attemptWindow(since, now);
   const removed = queries.storedDestinations().filter((name) => !destinations[name]);
   const names = [...Object.keys(destinations), ...removed];
@@ -145,8 +144,8 @@ export function destinationStats(deps: AdminDestinationsDeps) {
       const sent = w?.sent ?? 0;
       const failed = w?.failed ?? 0;
       const lastSentAt = queries.lastDeliveredAt(name);
-      const lastError = health.lastError(name);
-      const oldestPendingAt = oldest.get(name);
+      const lastError = health.lastError(name, now);
+      const oldestPendingAt = health.oldestPending(name);
       return {
         name,
         url: dest ? maskUrl(dest.url) : null,
@@ -155,7 +154,7 @@ export function destinationStats(deps: AdminDestinationsDeps) {
         sent,
         failed,
         lastSentAt: lastSentAt === null ? null : iso(lastSentAt),
-        oldestPendingAt: oldestPendingAt === undefined ? null : iso(oldestPendingAt),
+        oldestPendingAt: oldestPendingAt === null ? null : iso(oldestPendingAt),
         lastError: lastError && maskUrlsIn(lastError.error),
         lastErrorAt: lastError && iso(lastError.at),
         successRate: w ? Math.round((sent / (sent + failed)) * 10_000) / 10_000 : null,
