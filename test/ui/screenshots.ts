@@ -64,9 +64,14 @@ crmUp = true;
 await ingest({ type: "order.created", order: { id: 4522, total: 18.5, customer: "Okafor & Sons" } });
 await ingest({ type: "order.refunded", order: { id: 4490, total: -12 } });
 await waitFor(async () => (await api("/api/destinations")).destinations.find((d: any) => d.name === "crm").pending === 0);
+// One digest window already sent, and an item waiting for the next.
+await fetch(`${relay.url}/api/digests/team-chat/flush`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` } });
+await chat.waitFor(1);
+await ingest({ type: "order.created", order: { id: 4523, total: 64, customer: "Nakamura KK" } });
+await Bun.sleep(500);
 
 mkdirSync(DOCS, { recursive: true });
-const browser = await launchBrowser({ width: 1280, height: 800 });
+const browser = await launchBrowser({ width: 1680, height: 800 });
 const page = browser.context.pages()[0] ?? (await browser.context.newPage());
 await page.goto(`${relay.url}/ui/sign-in`);
 await page.screenshot({ path: join(DOCS, "dashboard-sign-in.png") });

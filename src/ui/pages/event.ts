@@ -45,7 +45,7 @@ export async function eventPage(deps: UiDeps, id: string, session: Session): Pro
 <form method="post" action="/ui/events/${encodeURIComponent(event.id)}/replay">${csrfField(session)}<button type="submit">Replay the event</button></form>
 <h2>Received headers</h2>
 <div class="table-wrap"><table><tbody>
-${redactHeaders(event.headers).map(([k, v]) => html`<tr><th scope="row" class="mono">${k}</th><td class="mono">${v}</td></tr>`)}
+${redactHeaders(event.headers).map(([k, v]) => html`<tr><th scope="row" class="mono plain">${k}</th><td class="mono">${v}</td></tr>`)}
 </tbody></table></div>
 <h2>Received body</h2>
 <pre>${pretty(event.body)}</pre>
