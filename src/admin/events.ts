@@ -4,7 +4,7 @@ import { idFloor, newId } from "../ids.ts";
 import { plan } from "../ingest/receive.ts";
 import type { InboundEvent } from "../routing/event.ts";
 import { readVariables } from "../routing/variables.ts";
-import { adminQueries, DELIVERY_STATUSES, type StoredEvent } from "../store/admin-queries.ts";
+import { adminQueries, DELIVERY_STATUSES, type EventQuery, type StoredEvent } from "../store/admin-queries.ts";
 import {
   AttemptSchema,
   Conflict,
@@ -57,16 +57,7 @@ export function eventsAdminPlugin(deps: AdminDeps) {
       .get(
         "/api/events",
         ({ query }) => {
-          const page = queries.listEvents({
-            source: query.source,
-            type: query.type,
-            status: statusParam(query.status),
-            sinceId: idFloorOf(timeParam("since", query.since)),
-            untilId: idFloorOf(timeParam("until", query.until)),
-            text: query.q,
-            cursor: query.cursor,
-            limit: limitParam(query.limit),
-          });
+          const page = queries.listEvents(eventQuery(query));
           return {
             events: page.items.map((e) => ({ id: e.id, source: e.source, type: e.type, receivedAt: iso(e.receivedAt), deliveries: e.deliveries })),
             nextCursor: page.nextCursor,
@@ -176,13 +167,27 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
   }
 }
 
+/** The filters of GET /api/events (and the dashboard's Find) as the store's EventQuery; a bad value is a 400. */
+export function eventQuery(q: { source?: string; type?: string; status?: string; since?: string; until?: string; q?: string; cursor?: string; limit?: string }): EventQuery {
+  return {
+    source: q.source,
+    type: q.type,
+    status: statusParam(q.status),
+    sinceId: idFloorOf(timeParam("since", q.since)),
+    untilId: idFloorOf(timeParam("until", q.until)),
+    text: q.q,
+    cursor: q.cursor,
+    limit: limitParam(q.limit),
+  };
+}
+
 /** since/until: epoch milliseconds (digits only) or any date Date.parse reads, ISO-8601 above all. */
 /** Ids begin with their receive time, so a time bound on events is a bound on their ids. */
-export function idFloorOf(ms: number | undefined): string | undefined {
+function idFloorOf(ms: number | undefined): string | undefined {
   return ms === undefined ? undefined : idFloor("evt", ms);
 }
 
-export function timeParam(name: string, value: string | undefined): number | undefined {
+function timeParam(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
   if (Number.isNaN(ms)) throw new BadRequest(`${name}: expected an ISO-8601 time or epoch milliseconds`);

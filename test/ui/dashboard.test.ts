@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { ADMIN_TOKEN, admin, createKeyViaApi } from "../auth/harness.ts";
 import { get, ingest, startRig, type AdminRig } from "../admin/support.ts";
+import { configHash, routingTable } from "../../src/config/describe.ts";
+import { describeReloadError } from "../../src/config/watch.ts";
+import { escapeHtml } from "../../src/ui/html.ts";
+import { redactHeaders } from "../../src/ui/pages/event.ts";
+import { ADMIN_YAML } from "../admin/support.ts";
 import { uiClient } from "./support.ts";
 
 let rig: AdminRig | undefined;
@@ -181,4 +186,49 @@ describe("pages", () => {
   });
 });
 
-const ADMIN_YAML_UI_OFF = (await import("../admin/support.ts")).ADMIN_YAML.replace("server:\n", "server:\n  ui: false\n");
+describe("Find paging, Config and header redaction", () => {
+  test("Find pages with the API's cursor", async () => {
+    rig = await startRig();
+    const ids = [];
+    for (const n of [1, 2, 3]) ids.push(await ingest(rig.h, "crm-url-id", { type: "lead", n }));
+    const ui = uiClient(rig.h);
+    await ui.signIn(ADMIN_TOKEN);
+    const first = await ui.get("/ui/find?limit=2");
+    expect(first.text).toContain(ids[2]);
+    expect(first.text).toContain(ids[1]);
+    expect(first.text).not.toContain(ids[0]);
+    const next = first.text.match(/href="(\/ui\/find\?[^"]*cursor=[^"]+)">Next page/)![1]!.replaceAll("&amp;", "&");
+    const second = await ui.get(next);
+    expect(second.text).toContain(ids[0]);
+    expect(second.text).not.toContain(ids[1]);
+    expect(second.text).not.toContain("Next page");
+  });
+
+  test("Config shows the routing table, the hash and a rejected reload with file and line", async () => {
+    rig = await startRig();
+    let rejected: unknown;
+    try {
+      rig.configFrom(ADMIN_YAML.replace("retry: [1s]", "retry: [1 sec]"));
+    } catch (error) {
+      rejected = error;
+    }
+    rig.h.relay.reloadRejected(describeReloadError(rejected).errors);
+    const ui = uiClient(rig.h);
+    await ui.signIn(ADMIN_TOKEN);
+    const page = (await ui.get("/ui/config")).text;
+    expect(page).toContain(escapeHtml(routingTable(rig.h.relay.config)));
+    expect(page).toContain(configHash(rig.h.relay.config));
+    expect(page).toContain("rejected; the previous config still runs");
+    expect(page).toMatch(/relay\.yaml:\d+/);
+  });
+
+  test("credential-like header names are redacted; signature headers are named, never their secret", () => {
+    expect(redactHeaders({ "x-api-key": "k", authorization: "Bearer t", "x-request-id": "r-1" })).toEqual([
+      ["x-api-key", "[redacted]"],
+      ["authorization", "[redacted]"],
+      ["x-request-id", "r-1"],
+    ]);
+  });
+});
+
+const ADMIN_YAML_UI_OFF = ADMIN_YAML.replace("server:\n", "server:\n  ui: false\n");

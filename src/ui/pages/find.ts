@@ -1,5 +1,5 @@
-import { idFloorOf, timeParam } from "../../admin/events.ts";
-import { iso, limitParam, statusParam } from "../../admin/kit.ts";
+import { eventQuery } from "../../admin/events.ts";
+import { iso } from "../../admin/kit.ts";
 import { adminQueries, DELIVERY_STATUSES } from "../../store/admin-queries.ts";
 import { eventLookup } from "../../store/event-lookup.ts";
 import type { UiDeps } from "../deps.ts";
@@ -35,16 +35,7 @@ export async function exactMatch(deps: UiDeps, q: string): Promise<string | null
 export async function findPage(deps: UiDeps, raw: FindQuery): Promise<Html> {
   const f = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, blank(v)])) as FindQuery;
   const queries = adminQueries(deps.store);
-  const page = await queries.listEvents({
-    source: f.source,
-    type: f.type,
-    status: statusParam(f.status),
-    sinceId: idFloorOf(timeParam("since", f.since)),
-    untilId: idFloorOf(timeParam("until", f.until)),
-    text: f.q,
-    cursor: f.cursor,
-    limit: limitParam(f.limit),
-  });
+  const page = await queries.listEvents(eventQuery(f));
   const sources = Object.keys(deps.config().sources);
   return html`<form class="filters" method="get" action="/ui/find" role="search">
 <label for="q">Id, idempotency key or text in the body<input id="q" name="q" value="${f.q ?? ""}" placeholder="4521"></label>
