@@ -186,6 +186,36 @@ describe("pages", () => {
   });
 });
 
+describe("actions", () => {
+  test("pause, resume and send a test from Now; replay an event; each reports what it did", async () => {
+    rig = await startRig();
+    const id = await ingest(rig.h, "crm-url-id", { type: "lead" });
+    const ui = uiClient(rig.h);
+    await ui.signIn(ADMIN_TOKEN);
+    const csrf = await ui.csrf();
+    const notice = async () => (await ui.get("/ui")).text.match(/role="status">([^<]*)</)?.[1];
+
+    expect((await ui.post("/ui/destinations/steady/pause", { _csrf: csrf })).headers.get("location")).toBe("/ui");
+    expect(await notice()).toBe("steady: paused (now paused).");
+    expect((await ui.get("/ui/now/table")).text).toMatch(/data-destination="steady">[\s\S]*?state-paused[\s\S]*?>Resume</);
+    await ui.post("/ui/destinations/steady/resume", { _csrf: csrf });
+    expect(rig.h.relay.worker.destinationState("steady")).toBe("closed");
+
+    await ui.post("/ui/destinations/steady/test", { _csrf: csrf });
+    expect(await notice()).toMatch(/^Test to steady delivered \(200, \d+ ms\)\.$/);
+    expect(rig.steady.received.at(-1)!.body).toContain("webhook.test");
+
+    const before = (await get(rig.h, `/api/events/${id}`)).deliveries.length;
+    const replay = await ui.post(`/ui/events/${id}/replay`, { _csrf: csrf });
+    expect(replay.headers.get("location")).toBe(`/ui/events/${id}`);
+    expect((await ui.get(`/ui/events/${id}`)).text).toContain(`Replayed: ${before} new deliveries.`);
+    expect((await get(rig.h, `/api/events/${id}`)).deliveries.length).toBe(2 * before);
+
+    await ui.post("/ui/destinations/nowhere/pause", { _csrf: csrf });
+    expect(await notice()).toBe('unknown destination &quot;nowhere&quot;');
+  });
+});
+
 describe("Find paging, Config and header redaction", () => {
   test("Find pages with the API's cursor", async () => {
     rig = await startRig();
