@@ -126,7 +126,10 @@ async function serve(configPath: string, port: string | undefined): Promise<numb
     file: config.file,
     load: (file) => loadConfig(file),
     apply: (next) => relay.reload(next),
-    reject: (error) => log.error("config change rejected; the running config stays", describeReloadError(error)),
+    reject: (error) => {
+      log.error("config change rejected; the running config stays", describeReloadError(error));
+      relay.reloadRejected(describeReloadError(error).errors);
+    },
   });
   process.on("SIGHUP", () => void watcher.reload());
   let stopping = false;

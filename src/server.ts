@@ -1,6 +1,7 @@
+import { adminActions } from "./admin/actions.ts";
 import { circuitAdminPlugin } from "./admin/circuit.ts";
 import { deliveriesAdminPlugin } from "./admin/deliveries.ts";
-import { destinationsAdminPlugin } from "./admin/destinations.ts";
+import { destinationsAdminPlugin, type AdminDestinationsDeps } from "./admin/destinations.ts";
 import { eventsAdminPlugin } from "./admin/events.ts";
 import { apiKeysAdminPlugin } from "./admin/keys.ts";
 import { sourcesAdminPlugin } from "./admin/sources.ts";
@@ -10,6 +11,7 @@ import { createDigestScheduler } from "./digest/scheduler.ts";
 import { createGuard } from "./auth/guard.ts";
 import { createApiKeys } from "./auth/keys.ts";
 import { createRateLimiter } from "./auth/rate-limit.ts";
+import { createSessions } from "./auth/sessions.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { MAX_REQUEST_BYTES, type Config } from "./config/types.ts";
 import { attemptDelivery } from "./delivery/attempt.ts";
@@ -25,6 +27,7 @@ import { createRetention } from "./ops/retention.ts";
 import { createStorageHealth } from "./ops/storage-health.ts";
 import { outboxStats } from "./store/outbox-stats.ts";
 import { openStore } from "./store/store.ts";
+import { uiPlugin } from "./ui/plugin.ts";
 import { VERSION } from "./version.ts";
 
 export interface RelayOptions {
@@ -54,10 +57,11 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
     minFreeBytes: () => config.storage.minFreeBytes ?? 0,
     commitTimeoutMs: () => config.server.commitTimeoutMs ?? 5000,
   });
+  const destinationState = (name: string) => (disabler.isDisabled(name) ? "disabled" as const : worker.destinationState(name));
   const metrics = createMetrics({
     outboxDepth: outboxStats(store),
     destinations: () => Object.keys(config.destinations),
-    destinationState: (name) => (disabler.isDisabled(name) ? "disabled" : worker.destinationState(name)),
+    destinationState,
   });
   const worker = createWorker({ store, config: () => config, clock, log, storage, onSettled: (s, dest) => {
       metrics.settled(s, dest);
@@ -75,6 +79,10 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
   const keys = createApiKeys(store);
   const guard = createGuard({ keys, limiter: createRateLimiter(), clock, adminToken: () => config.server.adminToken, log });
   const adminDeps = { store, guard, config: () => config, clock, log, wake: () => worker.wake() };
+  const destinationDeps: AdminDestinationsDeps = { ...adminDeps, attempt: (dest, d) => attemptDelivery(dest, d, clock, Math.random, config.egress), destinationState };
+  // Resuming a disabled destination is the admin action that turns it back on (API and dashboard alike).
+  const resumeDestination = (name: string) => (disabler.enable(name), worker.resume(name));
+  let lastReload: { at: number; applied: boolean; errors: string[] } | null = null;
   const app = createApp({
     log,
     ingest: {
@@ -100,11 +108,12 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       digestPlugin(digests, guard.requireAdmin),
       eventsAdminPlugin(adminDeps),
       deliveriesAdminPlugin(adminDeps),
-      destinationsAdminPlugin({ ...adminDeps, attempt: (dest, d) => attemptDelivery(dest, d, clock, Math.random, config.egress), destinationState: (name) => worker.destinationState(name) }),
+      destinationsAdminPlugin(destinationDeps),
       sourcesAdminPlugin({ ...adminDeps, flushUsage: () => sourceUsage.flush() }),
-      // Resuming a disabled destination is the admin action that turns it back on.
-      circuitAdminPlugin({ guard, config: () => config, pause: (name) => worker.pause(name), resume: (name) => (disabler.enable(name), worker.resume(name)) }),
-      metricsPlugin({ metrics, token: () => config.server.metricsToken })],
+      circuitAdminPlugin({ guard, config: () => config, pause: (name) => worker.pause(name), resume: resumeDestination }),
+      metricsPlugin({ metrics, token: () => config.server.metricsToken }),
+      uiPlugin({ ...destinationDeps, sessions: createSessions({ clock }), keys, admin: adminActions(destinationDeps), pause: (name) => worker.pause(name), resume: resumeDestination,
+        flush: (name) => digests.flush(name), digestJobs: () => digests.jobs(), lastReload: () => lastReload })],
   });
 
   const server = Bun.serve({
@@ -156,10 +165,15 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
         if (revived > 0) log.info("egress policy changed: refused deliveries back in line", { count: revived });
       }
       disabler.reload();
+      lastReload = { at: clock.now(), applied: true, errors: [] };
       digests.reload();
       sourceUrls = resolveSourceUrls(config, store, clock.now());
       worker.wake();
       log.info("config reloaded", { file: next.file, sources: Object.keys(next.sources), destinations: Object.keys(next.destinations) });
+    },
+    /** A rejected edit of relay.yaml, shown on the dashboard's Config page. */
+    reloadRejected(errors: string[]) {
+      lastReload = { at: clock.now(), applied: false, errors };
     },
     async stop(graceMs = 10_000) {
       server.stop();

@@ -4,12 +4,13 @@ import type { DestinationConfig, RouteConfig } from "../config/types.ts";
 import { NotFound } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { adminQueries } from "../store/admin-queries.ts";
+import { destinationHealth } from "../store/destination-health.ts";
 import { usageTable, type DestinationTotals } from "../store/usage.ts";
 import type { ClaimedDelivery, Settlement } from "../store/store.ts";
-import { ErrorSchema, authErrors, iso, maskUrlsIn, type AdminDeps } from "./deliveries.ts";
+import { ErrorSchema, authErrors, iso, maskUrlsIn, type AdminDeps } from "./kit.ts";
 
-/** closed: sending; open: failing, waiting for a probe; half_open: probing; paused: stopped by an admin. */
-export type DestinationState = "closed" | "open" | "half_open" | "paused";
+/** closed: sending; open: failing, waiting for a probe; half_open: probing; paused: stopped by an admin; disabled: failed for disable_after. */
+export type DestinationState = "closed" | "open" | "half_open" | "paused" | "disabled";
 
 export interface AdminDestinationsDeps extends AdminDeps {
   /**
@@ -31,8 +32,8 @@ const DestinationSchema = t.Object({
   name: t.String(),
   url: t.Union([t.String(), t.Null()], { description: "credentials, query values and fragment masked; null when removed from the config" }),
   state: t.String({
-    enum: ["closed", "open", "half_open", "paused", "removed"],
-    description: "the circuit: closed sends, open waits for a probe, half_open probes, paused by an admin; removed: gone from the config but still has deliveries in the store",
+    enum: ["closed", "open", "half_open", "paused", "disabled", "removed"],
+    description: "the circuit: closed sends, open waits for a probe, half_open probes, paused by an admin, disabled after failing for disable_after (resume turns it back on); removed: gone from the config but still has deliveries in the store",
   }),
   pending: t.Integer(),
   inFlight: t.Integer(),
@@ -41,6 +42,9 @@ const DestinationSchema = t.Object({
   sent: t.Integer({ description: "deliveries acknowledged in the last hour" }),
   failed: t.Integer({ description: "attempts that failed in the last hour (refused, timed out, not acknowledged)" }),
   lastSentAt: t.Union([t.String(), t.Null()], { description: "last acknowledged delivery, ever" }),
+  oldestPendingAt: t.Union([t.String(), t.Null()], { description: "creation time of the pending delivery due first (the head of the line)" }),
+  lastError: t.Union([t.String(), t.Null()], { description: "latest error of a delivery still pending or dead" }),
+  lastErrorAt: t.Union([t.String(), t.Null()], { description: "when that error happened" }),
   successRate: t.Union([t.Number(), t.Null()], { description: "sent / (sent + failed) over the last hour; null without attempts" }),
   latencyMs: t.Object(
     { p50: Millis, p95: Millis, p99: Millis },
@@ -72,8 +76,6 @@ const TestResultSchema = t.Object({
 /** Admin API per destination: stats, retry every dead delivery, send a test event. */
 export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
   const queries = adminQueries(deps.store);
-  const usage = usageTable(deps.store);
-  const stateOf = deps.destinationState ?? (() => "closed" as const);
 
   const configured = (name: string): DestinationConfig => {
     const dest = deps.config().destinations[name];
@@ -86,41 +88,7 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
       .derive(({ request }) => ({ admin: deps.guard.requireAdmin(request) }))
       .get(
         "/api/destinations",
-        () => {
-          const now = deps.clock.now();
-          const since = now - STATS_WINDOW_MS;
-          const destinations = deps.config().destinations;
-          const open = queries.openCounts();
-          const window = queries.attemptWindow(since, now);
-          const removed = queries.storedDestinations().filter((name) => !destinations[name]);
-          const totals = usage.destinations();
-          const subscribed = subscriptions(deps.config().routes);
-          const names = [...Object.keys(destinations), ...removed];
-          return {
-            since: iso(since),
-            destinations: names.map((name) => {
-              const dest = destinations[name];
-              const counts = open.get(name) ?? { pending: 0, inFlight: 0, dead: 0, held: 0 };
-              const w = window.get(name);
-              const sent = w?.sent ?? 0;
-              const failed = w?.failed ?? 0;
-              const lastSentAt = queries.lastDeliveredAt(name);
-              return {
-                name,
-                url: dest ? maskUrl(dest.url) : null,
-                state: dest ? stateOf(name) : ("removed" as const),
-                ...counts,
-                sent,
-                failed,
-                lastSentAt: lastSentAt === null ? null : iso(lastSentAt),
-                successRate: w ? Math.round((sent / (sent + failed)) * 10_000) / 10_000 : null,
-                latencyMs: { p50: w?.p50 ?? null, p95: w?.p95 ?? null, p99: w?.p99 ?? null },
-                events: subscribed.get(name) ?? [],
-                totals: totalsView(totals.get(name)),
-              };
-            }),
-          };
-        },
+        () => destinationStats(deps),
         {
           response: { 200: t.Object({ since: t.String({ description: "start of the one-hour stats window" }), destinations: t.Array(DestinationSchema) }), ...authErrors },
           detail: {
@@ -153,13 +121,7 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
       )
       .post(
         "/api/destinations/:name/discard-dead",
-        ({ params, admin }) => {
-          const known = deps.config().destinations[params.name] || queries.storedDestinations().includes(params.name);
-          if (!known) throw new NotFound(`unknown destination "${params.name}"`);
-          const discarded = queries.discardDead(params.name);
-          deps.log.info("dead deliveries discarded", { destination: params.name, count: discarded, by: admin.kind });
-          return { discarded };
-        },
+        ({ params, admin }) => ({ discarded: discardDeadOf(deps, params.name, admin.kind) }),
         {
           params: t.Object({ name: t.String() }),
           response: { 200: t.Object({ discarded: t.Integer({ description: "deliveries given up" }) }), 404: ErrorSchema, ...authErrors },
@@ -172,57 +134,7 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
       )
       .post(
         "/api/destinations/:name/test",
-        async ({ params, admin }) => {
-          const dest = configured(params.name);
-          const now = deps.clock.now();
-          const delivery: ClaimedDelivery = {
-            id: newId("dlv", now),
-            eventId: null,
-            digestId: null,
-            route: "test-send",
-            destination: dest.name,
-            eventType: TEST_EVENT,
-            body: testBody(dest.name, now),
-            attempts: 0,
-            createdAt: now,
-          };
-          queries.insertTestDelivery({
-            id: delivery.id,
-            destination: dest.name,
-            eventType: TEST_EVENT,
-            body: delivery.body,
-            now,
-            leaseUntil: now + dest.timeoutMs + LEASE_MARGIN_MS,
-          });
-          let settlement: Settlement;
-          try {
-            settlement = await deps.attempt(dest, delivery);
-          } catch (error) {
-            const message = String(error);
-            settlement = {
-              deliveryId: delivery.id,
-              attempt: { startedAt: now, durationMs: 0, statusCode: null, response: null, error: message },
-              outcome: "dead",
-              error: message,
-            };
-          }
-          // A test is a probe: its failure is reported now, not retried later.
-          if (settlement.outcome === "retry") settlement = { deliveryId: delivery.id, attempt: settlement.attempt, outcome: "dead", error: settlement.error };
-          await deps.store.settle([settlement]);
-          const delivered = settlement.outcome === "delivered";
-          // A failed probe is reported by this answer; it is not dead traffic anyone must clear.
-          if (!delivered) queries.discardDelivery(delivery.id);
-          const { attempt } = settlement;
-          deps.log.info("test delivery sent", { delivery: delivery.id, destination: dest.name, delivered, status: attempt.statusCode, by: admin.kind });
-          return {
-            deliveryId: delivery.id,
-            delivered,
-            status: attempt.statusCode,
-            durationMs: attempt.durationMs,
-            response: attempt.response,
-            error: delivered ? null : maskUrlsIn(attempt.error ?? (settlement.outcome === "dead" ? settlement.error : null)),
-          };
-        },
+        ({ params, admin }) => sendTest(deps, configured(params.name), admin.kind),
         {
           params: t.Object({ name: t.String() }),
           response: { 200: TestResultSchema, 404: ErrorSchema, ...authErrors },
@@ -264,4 +176,113 @@ export function subscriptions(routes: readonly RouteConfig[]): Map<string, strin
 function totalsView(t: DestinationTotals | undefined) {
   if (!t) return { sent: 0, failed: 0, lastSentAt: null, since: null };
   return { sent: t.sent, failed: t.failed, lastSentAt: t.lastSentAt === null ? null : iso(t.lastSentAt), since: iso(t.since) };
+}
+
+/** What GET /api/destinations answers; the dashboard's Now view shows the same. */
+export function destinationStats(deps: AdminDestinationsDeps) {
+  const queries = adminQueries(deps.store);
+  const health = destinationHealth(deps.store);
+  const usage = usageTable(deps.store);
+  const stateOf = deps.destinationState ?? (() => "closed" as const);
+  const now = deps.clock.now();
+  const since = now - STATS_WINDOW_MS;
+  const destinations = deps.config().destinations;
+  const open = queries.openCounts();
+  const window = queries.attemptWindow(since, now);
+  const removed = queries.storedDestinations().filter((name) => !destinations[name]);
+  const totals = usage.destinations();
+  const subscribed = subscriptions(deps.config().routes);
+  const names = [...Object.keys(destinations), ...removed];
+  return {
+    since: iso(since),
+    destinations: names.map((name) => {
+      const dest = destinations[name];
+      const counts = open.get(name) ?? { pending: 0, inFlight: 0, dead: 0, held: 0 };
+      const w = window.get(name);
+      const sent = w?.sent ?? 0;
+      const failed = w?.failed ?? 0;
+      const lastSentAt = queries.lastDeliveredAt(name);
+      const lastError = health.lastError(name, now);
+      const oldestPendingAt = health.oldestPending(name);
+      return {
+        name,
+        url: dest ? maskUrl(dest.url) : null,
+        state: dest ? stateOf(name) : ("removed" as const),
+        ...counts,
+        sent,
+        failed,
+        lastSentAt: lastSentAt === null ? null : iso(lastSentAt),
+        oldestPendingAt: oldestPendingAt === null ? null : iso(oldestPendingAt),
+        lastError: lastError && maskUrlsIn(lastError.error),
+        lastErrorAt: lastError && iso(lastError.at),
+        successRate: w ? Math.round((sent / (sent + failed)) * 10_000) / 10_000 : null,
+        latencyMs: { p50: w?.p50 ?? null, p95: w?.p95 ?? null, p99: w?.p99 ?? null },
+        events: subscribed.get(name) ?? [],
+        totals: totalsView(totals.get(name)),
+      };
+    }),
+  };
+}
+
+/** One test event sent now and recorded as a test-send delivery; a failure is discarded at once. */
+export async function sendTest(deps: AdminDestinationsDeps, dest: DestinationConfig, by: string) {
+  const queries = adminQueries(deps.store);
+  const now = deps.clock.now();
+  const delivery: ClaimedDelivery = {
+    id: newId("dlv", now),
+    eventId: null,
+    digestId: null,
+    route: "test-send",
+    destination: dest.name,
+    eventType: TEST_EVENT,
+    body: testBody(dest.name, now),
+    attempts: 0,
+    createdAt: now,
+  };
+  queries.insertTestDelivery({
+    id: delivery.id,
+    destination: dest.name,
+    eventType: TEST_EVENT,
+    body: delivery.body,
+    now,
+    leaseUntil: now + dest.timeoutMs + LEASE_MARGIN_MS,
+  });
+  let settlement: Settlement;
+  try {
+    settlement = await deps.attempt(dest, delivery);
+  } catch (error) {
+    const message = String(error);
+    settlement = {
+      deliveryId: delivery.id,
+      attempt: { startedAt: now, durationMs: 0, statusCode: null, response: null, error: message },
+      outcome: "dead",
+      error: message,
+    };
+  }
+  // A test is a probe: its failure is reported now, not retried later.
+  if (settlement.outcome === "retry") settlement = { deliveryId: delivery.id, attempt: settlement.attempt, outcome: "dead", error: settlement.error };
+  await deps.store.settle([settlement]);
+  const delivered = settlement.outcome === "delivered";
+  // A failed probe is reported by this answer; it is not dead traffic anyone must clear.
+  if (!delivered) queries.discardDelivery(delivery.id);
+  const { attempt } = settlement;
+  deps.log.info("test delivery sent", { delivery: delivery.id, destination: dest.name, delivered, status: attempt.statusCode, by });
+  return {
+    deliveryId: delivery.id,
+    delivered,
+    status: attempt.statusCode,
+    durationMs: attempt.durationMs,
+    response: attempt.response,
+    error: delivered ? null : maskUrlsIn(attempt.error ?? (settlement.outcome === "dead" ? settlement.error : null)),
+  };
+}
+
+/** Every dead delivery of a destination (configured or only stored) discarded; how many (POST …/discard-dead and the dashboard's Discard). */
+export function discardDeadOf(deps: AdminDeps, name: string, by: string): number {
+  const queries = adminQueries(deps.store);
+  const known = deps.config().destinations[name] || queries.storedDestinations().includes(name);
+  if (!known) throw new NotFound(`unknown destination "${name}"`);
+  const discarded = queries.discardDead(name);
+  deps.log.info("dead deliveries discarded", { destination: name, count: discarded, by });
+  return discarded;
 }

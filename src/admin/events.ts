@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
-import { BadRequest, Conflict, NotFound } from "../errors.ts";
-import { idFloor, newId } from "../ids.ts";
+import { Conflict, NotFound } from "../errors.ts";
+import { newId } from "../ids.ts";
 import { plan } from "../routing/plan.ts";
 import { nestsDeeperThan } from "../routing/depth.ts";
 import type { InboundEvent } from "../routing/event.ts";
@@ -15,11 +15,10 @@ import {
   attemptView,
   authErrors,
   deliveryView,
+  eventQuery,
   iso,
-  limitParam,
-  statusParam,
   type AdminDeps,
-} from "./deliveries.ts";
+} from "./kit.ts";
 
 const EventSummarySchema = t.Object({
   id: t.String({ description: "evt_…" }),
@@ -57,16 +56,7 @@ export function eventsAdminPlugin(deps: AdminDeps) {
       .get(
         "/api/events",
         ({ query }) => {
-          const page = queries.listEvents({
-            source: query.source,
-            type: query.type,
-            status: statusParam(query.status),
-            sinceId: idFloorOf(timeParam("since", query.since)),
-            untilId: idFloorOf(timeParam("until", query.until)),
-            text: query.q,
-            cursor: query.cursor,
-            limit: limitParam(query.limit),
-          });
+          const page = queries.listEvents(eventQuery(query));
           return {
             events: page.items.map((e) => ({ id: e.id, source: e.source, type: e.type, receivedAt: iso(e.receivedAt), deliveries: e.deliveries })),
             nextCursor: page.nextCursor,
@@ -123,25 +113,9 @@ export function eventsAdminPlugin(deps: AdminDeps) {
       .post(
         "/api/events/:id/replay",
         async ({ params, body, set, admin }) => {
-          const found = queries.getEvent(params.id);
-          if (!found) throw new NotFound("unknown event");
-          const config = deps.config();
-          const only = body?.destination;
-          if (only !== undefined && !config.destinations[only]) throw new NotFound(`unknown destination "${only}"`);
-          const inbound = rebuild(found.event, config.sources[found.event.source]?.variables ?? []);
-          const now = deps.clock.now();
-          // Fresh ids and due times: a replay is new work, sorted and sent as of now.
-          const rows = (await plan(inbound, config))
-            .filter((r) => only === undefined || r.destination === only)
-            .map((r) => ({ ...r, id: newId("dlv", now), nextAttemptAt: now }));
-          if (rows.length === 0) {
-            throw new Conflict(only === undefined ? "no current route matches this event" : `no current route sends this event to "${only}"`);
-          }
-          deps.store.addDeliveries({ id: found.event.id, type: found.event.type }, rows, now);
-          deps.log.info("event replayed", { event: found.event.id, deliveries: rows.length, destination: only, by: admin.kind });
-          deps.wake();
+          const replayed = await replayEvent(deps, params.id, body?.destination, admin.kind);
           set.status = 201;
-          return { eventId: found.event.id, deliveries: rows.map((r) => deliveryView(queries.getDelivery(r.id)!)) };
+          return replayed;
         },
         {
           params: t.Object({ id: t.String() }),
@@ -196,15 +170,24 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
   }
 }
 
-/** since/until: epoch milliseconds (digits only) or any date Date.parse reads, ISO-8601 above all. */
-/** Ids begin with their receive time, so a time bound on events is a bound on their ids. */
-function idFloorOf(ms: number | undefined): string | undefined {
-  return ms === undefined ? undefined : idFloor("evt", ms);
-}
-
-function timeParam(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (Number.isNaN(ms)) throw new BadRequest(`${name}: expected an ISO-8601 time or epoch milliseconds`);
-  return ms;
+/** New deliveries for a stored event, routed with the current config (POST /api/events/:id/replay and the dashboard's Replay). */
+export async function replayEvent(deps: AdminDeps, id: string, only: string | undefined, by: string) {
+  const queries = adminQueries(deps.store);
+  const found = queries.getEvent(id);
+  if (!found) throw new NotFound("unknown event");
+  const config = deps.config();
+  if (only !== undefined && !config.destinations[only]) throw new NotFound(`unknown destination "${only}"`);
+  const inbound = rebuild(found.event, config.sources[found.event.source]?.variables ?? []);
+  const now = deps.clock.now();
+  // Fresh ids and due times: a replay is new work, sorted and sent as of now.
+  const rows = (await plan(inbound, config))
+    .filter((r) => only === undefined || r.destination === only)
+    .map((r) => ({ ...r, id: newId("dlv", now), nextAttemptAt: now }));
+  if (rows.length === 0) {
+    throw new Conflict(only === undefined ? "no current route matches this event" : `no current route sends this event to "${only}"`);
+  }
+  deps.store.addDeliveries({ id: found.event.id, type: found.event.type }, rows, now);
+  deps.log.info("event replayed", { event: found.event.id, deliveries: rows.length, destination: only, by });
+  deps.wake();
+  return { eventId: found.event.id, deliveries: rows.map((r) => deliveryView(queries.getDelivery(r.id)!)) };
 }

@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
 import { usageTable } from "../store/usage.ts";
-import { authErrors, iso, type AdminDeps } from "./deliveries.ts";
+import { authErrors, iso, type AdminDeps } from "./kit.ts";
 
 export interface AdminSourcesDeps extends AdminDeps {
   /** Stores the requests counted since the last batch, so the answer is current. */

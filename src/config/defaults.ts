@@ -14,6 +14,7 @@ export const DEFAULTS = {
   maxBody: "100kb",
   maxDepth: 64,
   commitTimeout: "5s",
+  ui: true,
   minFree: "64mb",
   disableAfter: "5d",
   egressMode: "default" as const,

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Config, FieldCondition, RouteConfig, SourceConfig } from "./types.ts";
 
 // Human-readable views of a loaded config: the routing table of `relay check`, and URLs safe to show.
@@ -80,4 +81,9 @@ export function maskUrl(url: string): string {
     .join("&");
   const authority = parsed.host === "" ? "" : `//${userinfo}${parsed.host}`;
   return `${parsed.protocol}${authority}${parsed.pathname}${query ? `?${query}` : ""}${parsed.hash ? "#***" : ""}`;
+}
+
+/** A short fingerprint of the running config: two instances (or two reloads) with the same hash run the same config. */
+export function configHash(config: Config): string {
+  return createHash("sha256").update(JSON.stringify({ ...config, file: undefined })).digest("hex").slice(0, 12);
 }

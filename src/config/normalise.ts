@@ -61,6 +61,7 @@ export function normalise(raw: RawConfig, file: string, issues: Issues): Config 
       commitTimeoutMs: c.ok(["server", "commit_timeout"])
         ? duration(server.commit_timeout ?? DEFAULTS.commitTimeout, ["server", "commit_timeout"], issues, { positive: true })
         : 0,
+      ...(server.ui === false ? { ui: false } : {}),
     },
     storage: {
       path: storagePath(storage.path ?? DEFAULTS.storagePath, folder),

@@ -349,6 +349,7 @@ export const RelayYamlSchema = Type.Object(
           commit_timeout: Type.Optional(
             duration(`Longest an ingest request waits for its commit (a write lock held elsewhere, a stalled disk) before it gets 503 with Retry-After. Duration with a unit. Default ${shown(DEFAULTS.commitTimeout)}.`, DEFAULTS.commitTimeout),
           ),
+          ui: Type.Optional(Type.Boolean({ default: DEFAULTS.ui, description: `Serve the operator dashboard under /ui. Default ${shown(DEFAULTS.ui)}.` })),
         },
         { additionalProperties: false, description: "HTTP listener." },
       ),

@@ -36,6 +36,8 @@ export interface ServerConfig {
   metricsToken?: string;
   /** Longest an ingest request waits for its commit before 503 + Retry-After. Default 5s. */
   commitTimeoutMs?: number;
+  /** Serve the dashboard under /ui; absent or true: served. */
+  ui?: boolean;
 }
 
 export interface StorageConfig {

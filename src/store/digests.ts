@@ -89,6 +89,11 @@ export function digestTable(store: Store) {
     `SELECT g.*, d.status, d.attempts, d.last_error FROM digests g LEFT JOIN deliveries d ON d.id = g.delivery_id
      WHERE g.id = $id`,
   );
+  // The digests_window index read backwards: the newest windows of one destination.
+  const selectRecent = sqlite.query<RawDigest, { destination: string; limit: number }>(
+    `SELECT g.*, d.status, d.attempts, d.last_error FROM digests g LEFT JOIN deliveries d ON d.id = g.delivery_id
+     WHERE g.destination = $destination ORDER BY g.window_end DESC, g.part DESC LIMIT $limit`,
+  );
   const selectLastEnd = sqlite.query<{ end: number | null }, { destination: string }>(
     `SELECT MAX(window_end) AS "end" FROM digests WHERE destination = $destination`,
   );
@@ -211,6 +216,11 @@ export function digestTable(store: Store) {
     /** The parts of one closed window, in part order. */
     window(destination: string, windowEnd: number): DigestRecord[] {
       return selectWindow.all({ destination, end: windowEnd }).map(toRecord);
+    },
+
+    /** The newest digest parts of a destination, newest window first. */
+    recent(destination: string, limit: number): DigestRecord[] {
+      return selectRecent.all({ destination, limit }).map(toRecord);
     },
 
     /** The items folded into one digest part, in the order they appear in its body. */

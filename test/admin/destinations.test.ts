@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
-import { maskUrlsIn } from "../../src/admin/deliveries.ts";
+import { maskUrlsIn } from "../../src/admin/kit.ts";
 import { T0 } from "../support/harness.ts";
 import { ADMIN_YAML, admin, get, ingest, startRig, type AdminRig } from "./support.ts";
 
@@ -66,6 +66,9 @@ describe("GET /api/destinations", () => {
       sent: 2,
       failed: 4,
       lastSentAt: flaky.lastDeliveredAt,
+      oldestPendingAt: null,
+      lastError: null,
+      lastErrorAt: null,
       successRate: 0.3333,
       latencyMs: { p50: percentile(flaky.durations, 50), p95: percentile(flaky.durations, 95), p99: percentile(flaky.durations, 99) },
       events: ["*"],
@@ -118,6 +121,14 @@ describe("GET /api/destinations", () => {
     expect(names).toEqual(["steady", "crm", "daily", "unrouted", "flaky"]);
     expect(res.json.destinations.at(-1)).toMatchObject({ name: "flaky", url: null, state: "removed", pending: 2, dead: 1, inFlight: 0, held: 0, failed: 2, sent: 0 });
     expect(res.text).not.toContain(rig.flaky.url);
+    const flaky = res.json.destinations.at(-1);
+    const pending = (await get(rig.h, "/api/deliveries?status=pending&destination=flaky")).deliveries;
+    expect(flaky.oldestPendingAt).toBe(pending.map((d: any) => d.createdAt).sort()[0]);
+    const [deadOne] = (await get(rig.h, "/api/deliveries?status=dead&destination=flaky")).deliveries;
+    const history = (await get(rig.h, `/api/events/${deadOne.eventId}`)).deliveries.find((d: any) => d.id === deadOne.id).history;
+    expect(flaky.lastError).toBe(deadOne.lastError);
+    expect(flaky.lastError).toContain("500");
+    expect(flaky.lastErrorAt).toBe(history.at(-1).startedAt);
 
     const [dead] = (await get(rig.h, "/api/deliveries?status=dead&destination=flaky")).deliveries;
     const retry = await rig.h.call("POST", `/api/deliveries/${dead.id}/retry`, { headers: admin });

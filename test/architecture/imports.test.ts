@@ -83,6 +83,7 @@ describe("a planted violation fails", () => {
     expect(broken("config/normalise.ts", `import { schemeFromPreset } from "../signing/presets.ts";`)).toEqual([]);
     expect(broken("config/normalise.ts", `import { cidrProblem } from "../delivery/egress.ts";`)).toEqual([]);
     expect(broken("routing/plan.ts", `import { newId } from "../ids.ts"; import type { Store } from "../store/store.ts";`)).toEqual([]);
+    expect(broken("ui/pages/find.ts", `import { eventQuery } from "../../admin/kit.ts"; import type { AdminActions } from "../../admin/actions.ts";`)).toEqual([]);
     expect(broken("routing/render.ts", `import jsonata from "jsonata"; import { createHmac } from "node:crypto";`)).toEqual([]);
     expect(broken("version.ts", `import pkg from "../package.json" with { type: "json" };`)).toEqual([]);
     expect(broken("main.ts", `#!/usr/bin/env bun\nimport { startRelay } from "./server.ts";`)).toEqual([]);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, cpSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, posix } from "node:path";
 import { DockerfileParser, type Instruction } from "dockerfile-ast";
+import { ASSETS } from "../../src/ui/assets.ts";
 import { postJson, startRelayProcess } from "../support/process.ts";
 import { startReceiver, type Receiver } from "../support/receiver.ts";
 import { tempDir } from "../support/tmp.ts";
@@ -227,6 +228,14 @@ routes:
       const page = await viewer.text();
       expect(page).toContain('fetch("openapi")');
       expect(page).not.toMatch(/(src|href)=["']?(https?:)?\/\//);
+      // The dashboard's assets are compiled in: each is served byte for byte from the binary alone.
+      for (const [name, asset] of Object.entries(ASSETS)) {
+        const served = await fetch(`${relay.url}/ui/assets/${name}`);
+        expect(served.status).toBe(200);
+        expect(served.headers.get("content-type")).toBe(asset.type);
+        expect(await served.text()).toBe(asset.body);
+      }
+      expect((await fetch(`${relay.url}/ui/sign-in`)).status).toBe(200);
 
       const port = new URL(relay.url).port;
       const [, ...checkArgs] = healthcheck();

@@ -1,8 +1,9 @@
 import { afterEach, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { disableDue, nextFailingSince } from "../../src/delivery/disable.ts";
-import { admin, startHarness, type Harness } from "../support/harness.ts";
+import { ADMIN_TOKEN, admin, startHarness, type Harness } from "../support/harness.ts";
 import { startReceiver, type Receiver } from "../support/receiver.ts";
+import { uiClient } from "../ui/support.ts";
 
 let h: Harness | undefined;
 let receiver: Receiver | undefined;
@@ -65,6 +66,11 @@ routes: [{ from: shop, to: flaky }]
   }
   const metrics = await h.call("GET", "/metrics");
   expect(metrics.text).toContain('relay_destination_circuit{destination="flaky",state="disabled"} 1');
+  const stateOf = async () => (await h!.call("GET", "/api/destinations", { headers: admin })).json.destinations[0].state;
+  expect(await stateOf()).toBe("disabled");
+  const ui = uiClient(h);
+  await ui.signIn(ADMIN_TOKEN);
+  expect((await ui.get("/ui/now/table")).text).toMatch(/data-destination="flaky">[\s\S]*?state-disabled">disabled<[\s\S]*?>Resume</);
 
   // Disabled: nothing is attempted any more, even when due.
   const attemptsBefore = receiver.received.length;
@@ -77,16 +83,29 @@ routes: [{ from: shop, to: flaky }]
   const resumed = await h.call("POST", "/api/destinations/flaky/resume", { headers: admin });
   expect(resumed.status).toBe(200);
   expect(h.lines.some((l) => l.includes('"destination enabled"'))).toBe(true);
+  expect(await stateOf()).not.toBe("disabled");
   await h.relay.worker.runOnce();
   expect(receiver.received.length).toBe(attemptsBefore + 1);
 
-  // Failing on for another day disables it again; a config reload turns it back on.
+  // Failing on for another day disables it again; the dashboard's Resume turns it back on.
   h.clock.advance(DAY);
   await ingest();
   await h.relay.worker.runOnce();
   await until(() => h!.lines.filter((l) => l.includes('"destination disabled"')).length === 2, "the second disable");
-  h.relay.reload(h.relay.config);
+  await ui.signIn(ADMIN_TOKEN); // a day later the first session has expired
+  expect((await ui.post("/ui/destinations/flaky/resume", { _csrf: await ui.csrf() })).status).toBe(303);
   expect(h.lines.filter((l) => l.includes('"destination enabled"'))).toHaveLength(2);
+  expect(await stateOf()).toBe("closed");
+  await ingest();
+  await h.relay.worker.runOnce();
+
+  // And once more: a config reload turns it back on.
+  h.clock.advance(DAY);
+  await ingest();
+  await h.relay.worker.runOnce();
+  await until(() => h!.lines.filter((l) => l.includes('"destination disabled"')).length === 3, "the third disable");
+  h.relay.reload(h.relay.config);
+  expect(h.lines.filter((l) => l.includes('"destination enabled"'))).toHaveLength(3);
   expect(h.relay.worker.destinationState("flaky")).toBe("closed");
 });
 

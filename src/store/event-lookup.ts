@@ -1,0 +1,17 @@
+import type { Store } from "./store.ts";
+
+// Finding an event by what an operator has in hand: an idempotency key (unique per source) or a delivery id.
+
+export function eventLookup(store: Store) {
+  const { sqlite } = store;
+  // One seek in events_idempotency per source.
+  const byKey = sqlite.query<{ id: string }, { source: string; key: string }>(
+    `SELECT id FROM events WHERE source = $source AND idempotency_key = $key`,
+  );
+  return {
+    /** Ids of events carrying this idempotency key, one per source at most. */
+    byIdempotencyKey(key: string, sources: readonly string[]): string[] {
+      return sources.flatMap((source) => byKey.all({ source, key }).map((r) => r.id));
+    },
+  };
+}
