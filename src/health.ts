@@ -2,7 +2,7 @@ import { Elysia, t } from "elysia";
 
 export interface HealthDeps {
   /** Throws when the database cannot answer. */
-  pingDatabase: () => void;
+  pingDatabase: () => Promise<void> | void;
   startedAt: number;
   version: string;
 }
@@ -19,11 +19,11 @@ const Health = t.Object({
 export function healthPlugin(deps: HealthDeps) {
   return new Elysia({ name: "health" }).get(
     "/api/health",
-    ({ set }) => {
+    async ({ set }) => {
       const t0 = performance.now();
       let database: { status: "ok" | "failed"; ms: number; error?: string };
       try {
-        deps.pingDatabase();
+        await deps.pingDatabase();
         database = { status: "ok", ms: round(performance.now() - t0) };
       } catch (error) {
         database = { status: "failed", ms: round(performance.now() - t0), error: (error as Error).message };

@@ -9,7 +9,7 @@ import { ConfigError, errorMessage } from "./errors.ts";
 import { resolveSourceUrls } from "./ingest/source-urls.ts";
 import { createLogger } from "./log.ts";
 import { startRelay } from "./server.ts";
-import { openStore } from "./store/store.ts";
+import { connectStore } from "./store/open.ts";
 import { VERSION } from "./version.ts";
 
 const USAGE = `relay ${VERSION} — self-hosted webhook relay gateway
@@ -48,9 +48,9 @@ async function main(argv: string[]): Promise<number> {
     }
     case "sources": {
       const config = loadConfig(configPath);
-      const store = openStore(config.storage.path);
-      for (const [id, name] of resolveSourceUrls(config, store, Date.now())) console.log(`${name}\tPOST /api/webhook/${id}`);
-      store.close();
+      const store = await connectStore(config.storage);
+      for (const [id, name] of await resolveSourceUrls(config, store, Date.now())) console.log(`${name}\tPOST /api/webhook/${id}`);
+      await store.close();
       return 0;
     }
     case "keys":
@@ -81,7 +81,7 @@ async function serve(configPath: string, port: string | undefined): Promise<numb
   const watcher = watchConfig({
     file: config.file,
     load: (file) => loadConfig(file),
-    apply: (next) => relay.reload(next),
+    apply: (next) => void relay.reload(next).catch((error) => log.error("config reload failed", { error: String(error) })),
     reject: (error) => log.error("config change rejected; the running config stays", describeReloadError(error)),
   });
   process.on("SIGHUP", () => void watcher.reload());

@@ -18,8 +18,7 @@ import { resolveSourceUrls } from "./ingest/source-urls.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createMetrics, metricsPlugin } from "./ops/metrics.ts";
 import { createRetention } from "./ops/retention.ts";
-import { outboxStats } from "./store/outbox-stats.ts";
-import { openStore } from "./store/store.ts";
+import { connectStore } from "./store/open.ts";
 import { VERSION } from "./version.ts";
 
 export interface RelayOptions {
@@ -41,11 +40,11 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? createLogger();
   let config = initial;
-  const store = openStore(config.storage.path);
-  let sourceUrls = resolveSourceUrls(config, store, clock.now());
+  const store = await connectStore(config.storage);
+  let sourceUrls = await resolveSourceUrls(config, store, clock.now());
 
   const metrics = createMetrics({
-    outboxDepth: outboxStats(store),
+    outboxDepth: () => store.outboxDepth(),
     destinations: () => Object.keys(config.destinations),
     destinationState: (name) => worker.destinationState(name),
   });
@@ -87,7 +86,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
     maxRequestBodySize: MAX_REQUEST_BYTES,
     fetch: (request) => app.handle(request),
   });
-  digests.catchUp();
+  await digests.catchUp();
   digests.start();
   if (opts.deliver !== false) worker.start();
   retention.start();
@@ -111,13 +110,13 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
     },
     sourceUrls: () => sourceUrls,
     /** Applies a new valid config: routes, destinations and sources change without a restart. */
-    reload(next: Config) {
+    async reload(next: Config) {
       if (next.storage.path !== config.storage.path || next.server.port !== config.server.port || next.server.host !== config.server.host) {
         log.warn("storage and server settings apply at the next restart", { file: next.file });
       }
       config = next;
       digests.reload();
-      sourceUrls = resolveSourceUrls(config, store, clock.now());
+      sourceUrls = await resolveSourceUrls(config, store, clock.now());
       worker.wake();
       log.info("config reloaded", { file: next.file, sources: Object.keys(next.sources), destinations: Object.keys(next.destinations) });
     },
@@ -127,7 +126,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       await retention.stop();
       await worker.stop(graceMs);
       unsubscribe();
-      store.close();
+      await store.close();
       log.info("relay stopped");
     },
   };

@@ -5,9 +5,9 @@ import type { Config } from "../config/types.ts";
 import { maskUrl } from "../config/describe.ts";
 import { BadRequest, NotFound, RelayError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { adminQueries, DELIVERY_STATUSES, type AttemptRow, type DeliveryRow } from "../store/admin-queries.ts";
+import { DELIVERY_STATUSES, type AttemptRow, type DeliveryRow } from "../store/admin-queries.ts";
 import type { DeliveryStatus } from "../store/schema.ts";
-import type { Store } from "../store/store.ts";
+import type { Store } from "../store/types.ts";
 
 /** What the events, deliveries and destinations plugins share. */
 export interface AdminDeps {
@@ -113,15 +113,15 @@ export class Conflict extends RelayError {
 
 /** Admin API for the outbox: list deliveries, retry a dead one. */
 export function deliveriesAdminPlugin(deps: AdminDeps) {
-  const queries = adminQueries(deps.store);
+  const queries = deps.store.admin;
   return (
     new Elysia({ name: "admin-deliveries" })
       // derive runs before query validation, so an anonymous caller learns nothing about the schema.
-      .derive(({ request }) => ({ admin: deps.guard.requireAdmin(request) }))
+      .derive(async ({ request }) => ({ admin: await deps.guard.requireAdmin(request) }))
       .get(
         "/api/deliveries",
-        ({ query }) => {
-          const page = queries.listDeliveries({
+        async ({ query }) => {
+          const page = await queries.listDeliveries({
             status: statusParam(query.status),
             destination: query.destination,
             cursor: query.cursor,
@@ -150,19 +150,19 @@ export function deliveriesAdminPlugin(deps: AdminDeps) {
       )
       .post(
         "/api/deliveries/:id/retry",
-        ({ params, admin }) => {
-          const found = queries.getDelivery(params.id);
+        async ({ params, admin }) => {
+          const found = await queries.getDelivery(params.id);
           if (!found) throw new NotFound("unknown delivery");
           if (found.status !== "dead") throw new Conflict(`delivery is ${found.status}; only a dead delivery can be retried`);
           if (!deps.config().destinations[found.destination]) {
             throw new Conflict(`destination "${found.destination}" is no longer configured`);
           }
-          const result = queries.retryDelivery(params.id, deps.clock.now());
+          const result = await queries.retryDelivery(params.id, deps.clock.now());
           if (result === "no_body") throw new Conflict("delivery has no body (its transform failed); replay the event to render it again");
           if (result !== "retried") throw new Conflict("delivery is no longer dead");
           deps.log.info("delivery retried", { delivery: params.id, destination: found.destination, by: admin.kind });
           deps.wake();
-          return deliveryView(queries.getDelivery(params.id)!);
+          return deliveryView((await queries.getDelivery(params.id))!);
         },
         {
           params: t.Object({ id: t.String() }),

@@ -3,8 +3,7 @@ import { maskUrl } from "../config/describe.ts";
 import type { DestinationConfig } from "../config/types.ts";
 import { NotFound } from "../errors.ts";
 import { newId } from "../ids.ts";
-import { adminQueries } from "../store/admin-queries.ts";
-import type { ClaimedDelivery, Settlement } from "../store/store.ts";
+import type { ClaimedDelivery, Settlement } from "../store/types.ts";
 import { ErrorSchema, authErrors, iso, maskUrlsIn, type AdminDeps } from "./deliveries.ts";
 
 /** closed: sending; open: failing, waiting for a probe; half_open: probing; paused: stopped by an admin. */
@@ -58,7 +57,7 @@ const TestResultSchema = t.Object({
 
 /** Admin API per destination: stats, retry every dead delivery, send a test event. */
 export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
-  const queries = adminQueries(deps.store);
+  const queries = deps.store.admin;
   const stateOf = deps.destinationState ?? (() => "closed" as const);
 
   const configured = (name: string): DestinationConfig => {
@@ -69,26 +68,27 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
 
   return (
     new Elysia({ name: "admin-destinations" })
-      .derive(({ request }) => ({ admin: deps.guard.requireAdmin(request) }))
+      .derive(async ({ request }) => ({ admin: await deps.guard.requireAdmin(request) }))
       .get(
         "/api/destinations",
-        () => {
+        async () => {
           const now = deps.clock.now();
           const since = now - STATS_WINDOW_MS;
           const destinations = deps.config().destinations;
-          const open = queries.openCounts();
-          const window = queries.attemptWindow(since, now);
-          const removed = queries.storedDestinations().filter((name) => !destinations[name]);
+          const open = await queries.openCounts();
+          const window = await queries.attemptWindow(since, now);
+          const removed = (await queries.storedDestinations()).filter((name) => !destinations[name]);
           const names = [...Object.keys(destinations), ...removed];
+          const lastSent = await Promise.all(names.map((name) => queries.lastDeliveredAt(name)));
           return {
             since: iso(since),
-            destinations: names.map((name) => {
+            destinations: names.map((name, i) => {
               const dest = destinations[name];
               const counts = open.get(name) ?? { pending: 0, inFlight: 0, dead: 0, held: 0 };
               const w = window.get(name);
               const sent = w?.sent ?? 0;
               const failed = w?.failed ?? 0;
-              const lastSentAt = queries.lastDeliveredAt(name);
+              const lastSentAt = lastSent[i];
               return {
                 name,
                 url: dest ? maskUrl(dest.url) : null,
@@ -115,9 +115,9 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
       )
       .post(
         "/api/destinations/:name/retry-dead",
-        ({ params, admin }) => {
+        async ({ params, admin }) => {
           configured(params.name);
-          const retried = queries.retryDead(params.name, deps.clock.now());
+          const retried = await queries.retryDead(params.name, deps.clock.now());
           deps.log.info("dead deliveries retried", { destination: params.name, count: retried, by: admin.kind });
           if (retried > 0) deps.wake();
           return { retried };
@@ -149,7 +149,7 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
             attempts: 0,
             createdAt: now,
           };
-          queries.insertTestDelivery({
+          await queries.insertTestDelivery({
             id: delivery.id,
             destination: dest.name,
             eventType: TEST_EVENT,

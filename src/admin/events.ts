@@ -4,7 +4,7 @@ import { idFloor, newId } from "../ids.ts";
 import { plan } from "../ingest/receive.ts";
 import type { InboundEvent } from "../routing/event.ts";
 import { readVariables } from "../routing/variables.ts";
-import { adminQueries, DELIVERY_STATUSES, type StoredEvent } from "../store/admin-queries.ts";
+import { DELIVERY_STATUSES, type StoredEvent } from "../store/admin-queries.ts";
 import {
   AttemptSchema,
   Conflict,
@@ -49,15 +49,15 @@ const EventDetailSchema = t.Object({
 
 /** Admin API for events: list and filter, show with deliveries and attempts, replay. */
 export function eventsAdminPlugin(deps: AdminDeps) {
-  const queries = adminQueries(deps.store);
+  const queries = deps.store.admin;
   return (
     new Elysia({ name: "admin-events" })
       // derive runs before validation, so an anonymous caller learns nothing about the schema.
-      .derive(({ request }) => ({ admin: deps.guard.requireAdmin(request) }))
+      .derive(async ({ request }) => ({ admin: await deps.guard.requireAdmin(request) }))
       .get(
         "/api/events",
-        ({ query }) => {
-          const page = queries.listEvents({
+        async ({ query }) => {
+          const page = await queries.listEvents({
             source: query.source,
             type: query.type,
             status: statusParam(query.status),
@@ -97,8 +97,8 @@ export function eventsAdminPlugin(deps: AdminDeps) {
       )
       .get(
         "/api/events/:id",
-        ({ params }) => {
-          const found = queries.getEvent(params.id);
+        async ({ params }) => {
+          const found = await queries.getEvent(params.id);
           if (!found) throw new NotFound("unknown event");
           const { event, deliveries } = found;
           const parsed = parseJson(event.body);
@@ -123,7 +123,7 @@ export function eventsAdminPlugin(deps: AdminDeps) {
       .post(
         "/api/events/:id/replay",
         async ({ params, body, set, admin }) => {
-          const found = queries.getEvent(params.id);
+          const found = await queries.getEvent(params.id);
           if (!found) throw new NotFound("unknown event");
           const config = deps.config();
           const only = body?.destination;
@@ -137,11 +137,11 @@ export function eventsAdminPlugin(deps: AdminDeps) {
           if (rows.length === 0) {
             throw new Conflict(only === undefined ? "no current route matches this event" : `no current route sends this event to "${only}"`);
           }
-          deps.store.addDeliveries({ id: found.event.id, type: found.event.type }, rows, now);
+          await deps.store.addDeliveries({ id: found.event.id, type: found.event.type }, rows, now);
           deps.log.info("event replayed", { event: found.event.id, deliveries: rows.length, destination: only, by: admin.kind });
           deps.wake();
           set.status = 201;
-          return { eventId: found.event.id, deliveries: rows.map((r) => deliveryView(queries.getDelivery(r.id)!)) };
+          return { eventId: found.event.id, deliveries: (await Promise.all(rows.map((r) => queries.getDelivery(r.id)))).map((d) => deliveryView(d!)) };
         },
         {
           params: t.Object({ id: t.String() }),

@@ -29,9 +29,9 @@ export type Guard = ReturnType<typeof createGuard>;
 
 /** The checks the HTTP layer runs before admin and ingest handlers; each returns the caller or throws a RelayError. */
 export function createGuard({ keys, limiter, clock, adminToken, log }: GuardDeps) {
-  const keyWithScope = (presented: string | null, scope: Scope, path: string): ApiKeyRecord => {
+  const keyWithScope = async (presented: string | null, scope: Scope, path: string): Promise<ApiKeyRecord> => {
     const now = clock.now();
-    const auth = keys.authenticate(presented, now);
+    const auth = await keys.authenticate(presented, now);
     if (!auth.ok) {
       if (auth.reason === "missing") throw new Unauthorized("missing API key");
       log.warn("api key rejected", { path });
@@ -55,11 +55,11 @@ export function createGuard({ keys, limiter, clock, adminToken, log }: GuardDeps
 
   return {
     /** The bootstrap admin token, or an API key with scope admin. */
-    requireAdmin(request: Request): AdminPrincipal {
+    async requireAdmin(request: Request): Promise<AdminPrincipal> {
       const presented = presentedKey(request.headers);
       const token = adminToken();
       if (presented !== null && token && sameSecret(presented, token)) return { kind: "admin-token" };
-      const key = keyWithScope(presented, "admin", new URL(request.url).pathname);
+      const key = await keyWithScope(presented, "admin", new URL(request.url).pathname);
       charge(key);
       return { kind: "api-key", key };
     },
@@ -68,8 +68,8 @@ export function createGuard({ keys, limiter, clock, adminToken, log }: GuardDeps
      * A key with webhook:write that may write into `source` (bound to it, or unbound).
      * With `source` null any key passes the source check and the caller decides from `key.source`.
      */
-    requireIngestKey(request: Request, source: string | null): ApiKeyRecord {
-      const key = keyWithScope(presentedKey(request.headers), "webhook:write", new URL(request.url).pathname);
+    async requireIngestKey(request: Request, source: string | null): Promise<ApiKeyRecord> {
+      const key = await keyWithScope(presentedKey(request.headers), "webhook:write", new URL(request.url).pathname);
       if (source !== null && key.source !== null && key.source !== source) {
         log.warn("api key used for another source", { key: key.id, source });
         throw new Forbidden("API key is not allowed for this source");

@@ -1,7 +1,7 @@
 import type { Clock } from "../clock.ts";
 import type { Config, DestinationConfig } from "../config/types.ts";
 import type { Logger } from "../log.ts";
-import type { ClaimedDelivery, Settlement, Store } from "../store/store.ts";
+import type { ClaimedDelivery, Settlement, Store } from "../store/types.ts";
 import * as circuit from "./circuit.ts";
 import { attemptDelivery } from "./attempt.ts";
 
@@ -222,7 +222,7 @@ export function createWorker(opts: WorkerOptions) {
   };
 
   /** How long the loop may sleep: until the earliest due delivery of a destination with a free slot. */
-  const sleepBudget = (): number => {
+  const sleepBudget = async (): Promise<number> => {
     const now = clock.now();
     let budget = idleMs;
     for (const dest of Object.values(opts.config().destinations)) {
@@ -231,7 +231,7 @@ export function createWorker(opts: WorkerOptions) {
       const c = circuitOf(dest.name);
       // These claim nothing until a resume or a finished attempt wakes the loop.
       if (c.paused || c.status === "half_open" || (c.status === "open" && busy > 0)) continue;
-      let due = store.nextDueAt(dest.name);
+      let due = await store.nextDueAt(dest.name);
       const probeAt = circuit.wakeAt(c);
       if (due !== null && probeAt !== null) due = Math.max(due, probeAt);
       if (due !== null) budget = Math.min(budget, Math.max(0, due - now));
@@ -286,7 +286,7 @@ export function createWorker(opts: WorkerOptions) {
       if (!running) break;
       // Let the started requests and incoming traffic progress before the next claim.
       if (started > 0) await new Promise((r) => setImmediate(r));
-      else await sleep(sleepBudget());
+      else await sleep(await sleepBudget());
     }
   };
 
@@ -294,8 +294,11 @@ export function createWorker(opts: WorkerOptions) {
     start(): void {
       if (running) return;
       running = true;
-      store.releaseAllLeases();
-      loop = run();
+      // Leases left by this process's previous life go back before the first claim.
+      loop = store.releaseLeasesAtStart().then(run, (error) => {
+        log.error("lease release at start failed", { error: String(error) });
+        return run();
+      });
     },
 
     /** Stops claiming, then waits up to `graceMs` for in-flight attempts; unfinished leases return to pending on the next start. */

@@ -8,7 +8,7 @@ import { matchRoutes } from "../routing/match.ts";
 import { render } from "../routing/render.ts";
 import { readVariables } from "../routing/variables.ts";
 import { verifySignature } from "../signing/index.ts";
-import type { NewDelivery, Store } from "../store/store.ts";
+import type { NewDelivery, Store } from "../store/types.ts";
 import { eventTypeOf, idempotencyKeyOf, isJsonContentType, storedHeaders } from "./inbound.ts";
 import { readTypedEnvelope } from "./typed.ts";
 

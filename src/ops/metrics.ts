@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { Elysia } from "elysia";
 import type { DestinationConfig } from "../config/types.ts";
 import { Unauthorized } from "../errors.ts";
-import type { Settlement } from "../store/store.ts";
+import type { Settlement } from "../store/types.ts";
 import { EXPOSITION_CONTENT_TYPE, labelledCounter, labelledHistogram, renderExposition, type Family } from "./exposition.ts";
 
 export type ReceivedOutcome = "accepted" | "duplicate" | "rejected";
@@ -12,7 +12,7 @@ const ATTEMPT_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 6
 
 export interface MetricsDeps {
   /** Outbox rows per status, read at each scrape. */
-  outboxDepth: () => Record<string, number>;
+  outboxDepth: () => Promise<Record<string, number>> | Record<string, number>;
   /** Configured destination names and their circuit state, read at each scrape. */
   destinations?: () => string[];
   destinationState?: (name: string) => (typeof CIRCUIT_STATES)[number];
@@ -27,7 +27,8 @@ export function createMetrics(deps: MetricsDeps) {
   const attemptSeconds = labelledHistogram("destination", ATTEMPT_BUCKETS);
   const digestWindows = labelledCounter(["destination"]);
 
-  const families = (): Family[] => {
+  const families = async (): Promise<Family[]> => {
+    const depth = await deps.outboxDepth();
     const all: Family[] = [
       {
         type: "counter",
@@ -58,7 +59,7 @@ export function createMetrics(deps: MetricsDeps) {
         type: "gauge",
         name: "relay_outbox_depth",
         help: "Outbox rows by status (pending, in_flight, held_for_digest, dead), counted at scrape time.",
-        samples: Object.entries(deps.outboxDepth()).map(([status, value]) => ({ labels: { status }, value })),
+        samples: Object.entries(depth).map(([status, value]) => ({ labels: { status }, value })),
       },
     ];
     if (deps.destinations && deps.destinationState) {
@@ -94,8 +95,8 @@ export function createMetrics(deps: MetricsDeps) {
     },
 
     /** The Prometheus text exposition. */
-    render(): string {
-      return renderExposition(families());
+    async render(): Promise<string> {
+      return renderExposition(await families());
     },
 
     contentType: EXPOSITION_CONTENT_TYPE,
@@ -119,7 +120,7 @@ export function metricsPlugin({ metrics, token }: MetricsRouteDeps) {
         const presented = header.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : "";
         if (!presented || !sameSecret(presented, expected)) throw new Unauthorized("metrics token required");
       }
-      return new Response(metrics.render(), { headers: { "content-type": metrics.contentType } });
+      return new Response(await metrics.render(), { headers: { "content-type": metrics.contentType } });
     },
     {
       detail: {

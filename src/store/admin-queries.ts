@@ -1,5 +1,5 @@
 import type { DeliveryStatus } from "./schema.ts";
-import type { Store } from "./store.ts";
+import type { Database } from "bun:sqlite";
 
 // Reads and repairs for the admin API: events, deliveries and attempts, retries, replays, stats.
 
@@ -117,7 +117,7 @@ export interface TestDelivery {
 
 export type AdminQueries = ReturnType<typeof adminQueries>;
 
-export function adminQueries(store: Store) {
+export function adminQueries(store: { sqlite: Database }) {
   const { sqlite } = store;
 
   const eventDeliveryCounts = sqlite.query<{ event_id: string; status: string; n: number }, { ids: string }>(

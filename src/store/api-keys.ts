@@ -1,4 +1,4 @@
-import type { Store } from "./store.ts";
+import type { Database } from "bun:sqlite";
 
 /** One row of api_keys; only the secret's hash is ever stored. */
 export interface ApiKeyRow {
@@ -30,7 +30,7 @@ interface RawApiKey {
 const COLUMNS = "id, name, secret_hash, scopes, source, rate_limit_per_minute, created_at, last_used_at, revoked_at";
 
 /** The SQL verbs for API keys. */
-export function apiKeyTable(store: Store) {
+export function apiKeyTable(store: { sqlite: Database }) {
   const { sqlite } = store;
   const insertRow = sqlite.query(
     `INSERT INTO api_keys (${COLUMNS})

@@ -1,4 +1,4 @@
-import type { Store } from "./store.ts";
+import type { Database } from "bun:sqlite";
 
 // Digest verbs over the outbox. Items are `held_for_digest` delivery rows; closing a window turns
 // them into `digested` rows pointing at the digest (digest_id) and adds one `pending` delivery per
@@ -74,7 +74,7 @@ interface RawDigest {
 
 export type DigestTable = ReturnType<typeof digestTable>;
 
-export function digestTable(store: Store) {
+export function digestTable(store: { sqlite: Database }) {
   const { sqlite } = store;
 
   const selectHeld = sqlite.query<{ id: string; body: string }, { destination: string; end: number }>(

@@ -2,19 +2,26 @@ import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { drizzle } from "drizzle-orm/bun-sqlite";
+import { adminQueries } from "./admin-queries.ts";
+import { apiKeyTable } from "./api-keys.ts";
+import { digestTable } from "./digests.ts";
 import { migrations } from "./migrations.ts";
+import { outboxStats } from "./outbox-stats.ts";
 import * as schema from "./schema.ts";
+import { promised, type Store } from "./types.ts";
 import { inlineWriter, startWriterThread } from "./writer.ts";
 import { deliveryInserter, type NewDelivery, type NewEvent, type RecordInput, type RecordResult, type Settlement } from "./writes.ts";
 import type { PurgeBatch, RetentionCursor } from "./retention.ts";
 
 export type { AttemptRecord, ClaimedDelivery, NewDelivery, NewEvent, RecordResult, Settlement } from "./writes.ts";
+export type { Store } from "./types.ts";
 
 const BUSY_TIMEOUT_MS = 5000;
 const MAX_GROUP_RECORDS = 1000;
 const MAX_GROUP_BYTES = 16 * 1024 * 1024;
 
-export type Store = ReturnType<typeof openStore>;
+/** The SQLite Store, with its connection and drizzle view for what only SQLite has (tests, `relay migrate`). */
+export type SqliteStore = ReturnType<typeof openStore>;
 
 /**
  * Opens (creating and migrating) the SQLite file; the only place that speaks SQL.
@@ -99,10 +106,16 @@ export function openStore(path: string) {
       });
   };
 
-  return {
+  const depth = outboxStats({ sqlite });
+
+  const store = {
+    backend: "sqlite" as const,
     /** Drizzle over this thread's connection, for reads and admin verbs. */
     db,
     sqlite,
+    admin: promised(adminQueries({ sqlite })),
+    keys: promised(apiKeyTable({ sqlite })),
+    digests: promised(digestTable({ sqlite })),
 
     /** Writes the event and its outbox rows in one transaction; resolves once committed and synced. */
     record(event: NewEvent, deliveries: NewDelivery[]): Promise<RecordResult> {
@@ -117,7 +130,7 @@ export function openStore(path: string) {
     },
 
     /** New outbox rows for an event already stored (a replay), in one synced transaction. */
-    addDeliveries(event: { id: string; type: string }, rows: NewDelivery[], createdAt: number): void {
+    async addDeliveries(event: { id: string; type: string }, rows: NewDelivery[], createdAt: number): Promise<void> {
       if (rows.length > 0) appendDeliveries.immediate(event, rows, createdAt);
     },
 
@@ -147,17 +160,21 @@ export function openStore(path: string) {
     },
 
     /** At start-up nothing can be in flight: one process owns the file. */
-    releaseAllLeases(): number {
+    async releaseLeasesAtStart(): Promise<number> {
       return releaseAll.run().changes;
     },
 
     /** Earliest next_attempt_at of a pending delivery for this destination, or null. */
-    nextDueAt(destination: string): number | null {
+    async nextDueAt(destination: string): Promise<number | null> {
       return earliestDue.get({ destination })?.at ?? null;
     },
 
+    async outboxDepth() {
+      return depth();
+    },
+
     /** The stored URL id of a source, created with `generate()` the first time. */
-    sourceId(source: string, generate: () => string, now: number): string {
+    async sourceId(source: string, generate: () => string, now: number): Promise<string> {
       const existing = findSourceId.get({ source });
       if (existing) return existing.id;
       insertSourceId.run({ source, id: generate(), createdAt: now });
@@ -170,14 +187,14 @@ export function openStore(path: string) {
     },
 
     /** A round trip to the database, for the health check; throws when the writer thread is gone. */
-    ping(): void {
+    async ping(): Promise<void> {
       const failure = writer.failure();
       if (failure) throw new Error(failure);
       sqlite.query("SELECT 1").get();
     },
 
     /** Sends what is queued, waits for the writer to answer everything, then closes both connections. */
-    close(): void {
+    async close(): Promise<void> {
       flushScheduled = false;
       while (queue.length > 0) {
         committing = false;
@@ -187,6 +204,7 @@ export function openStore(path: string) {
       sqlite.close();
     },
   };
+  return store satisfies Store;
 }
 
 function migrate(sqlite: Database): void {

@@ -1,0 +1,132 @@
+// The one Store every caller outside store/ uses. Two implementations: SQLite (store.ts: writer thread, group
+// commit, WAL fdatasync) and PostgreSQL (postgres/). Every method is asynchronous, so both backends fit it.
+import type {
+  AttemptRow,
+  DeliveryDetail,
+  DeliveryQuery,
+  DeliveryRow,
+  DestinationCounts,
+  DestinationWindow,
+  EventQuery,
+  EventSummary,
+  Page,
+  RetryResult,
+  StoredEvent,
+  TestDelivery,
+} from "./admin-queries.ts";
+import type { ApiKeyRow } from "./api-keys.ts";
+import type { CloseWindowInput, CloseWindowResult, DigestItem, DigestPart, DigestRecord } from "./digests.ts";
+import type { OutboxStatus } from "./outbox-stats.ts";
+import type { PurgeBatch, RetentionCursor } from "./retention.ts";
+import type { ClaimedDelivery, NewDelivery, NewEvent, RecordResult, Settlement } from "./writes.ts";
+
+export type { AttemptRecord, ClaimedDelivery, NewDelivery, NewEvent, RecordResult, Settlement } from "./writes.ts";
+export type { AttemptRow, DeliveryDetail, DeliveryRow, DestinationCounts, DestinationWindow, EventSummary, Page, RetryResult, StoredEvent, TestDelivery };
+export type { ApiKeyRow, CloseWindowInput, CloseWindowResult, DigestItem, DigestPart, DigestRecord, OutboxStatus, PurgeBatch, RetentionCursor };
+
+export type Backend = "sqlite" | "postgres";
+
+/** Reads and repairs for the admin API (admin-queries.ts on SQLite). */
+export interface AdminStore {
+  /** Newest first; filters combine with AND. */
+  listEvents(q: EventQuery): Promise<Page<EventSummary>>;
+  /** The event with every delivery (oldest first) and every attempt of each; null when unknown. */
+  getEvent(id: string): Promise<{ event: StoredEvent; deliveries: DeliveryDetail[] } | null>;
+  /** Newest first (ids sort by creation time). */
+  listDeliveries(q: DeliveryQuery): Promise<Page<DeliveryRow>>;
+  getDelivery(id: string): Promise<DeliveryDetail | null>;
+  /** A dead delivery back to pending, due at `now`; a dead row without a body (failed transform) cannot be resent. */
+  retryDelivery(id: string, now: number): Promise<RetryResult>;
+  /** Every dead delivery of a destination that has a body back to pending; returns how many. */
+  retryDead(destination: string, now: number): Promise<number>;
+  /** A test-send row, leased at once so the worker leaves it to the admin call that settles it. */
+  insertTestDelivery(d: TestDelivery): Promise<void>;
+  /** Destinations with at least one delivery row, configured or not. */
+  storedDestinations(): Promise<string[]>;
+  /** Deliveries still open, per destination. */
+  openCounts(): Promise<Map<string, DestinationCounts>>;
+  /** Attempts started in [since, until], per destination. */
+  attemptWindow(since: number, until: number): Promise<Map<string, DestinationWindow>>;
+  lastDeliveredAt(destination: string): Promise<number | null>;
+}
+
+/** API key rows; only the secret's hash is ever stored. */
+export interface KeyStore {
+  /** Throws an error whose message says UNIQUE on a duplicate id. */
+  insert(row: Omit<ApiKeyRow, "lastUsedAt" | "revokedAt">): Promise<void>;
+  findById(id: string): Promise<ApiKeyRow | null>;
+  /** Every key, revoked ones included, oldest first. */
+  list(): Promise<ApiKeyRow[]>;
+  /** True when the key exists (and is now revoked); a second revoke keeps the first time. */
+  revoke(id: string, now: number): Promise<boolean>;
+  touch(id: string, now: number): Promise<void>;
+}
+
+/** Digest windows over the outbox (digests.ts on SQLite). */
+export interface DigestStore {
+  /** Closes one window in one transaction; closing it again (or one a later window superseded) writes nothing. */
+  closeWindow(input: CloseWindowInput): Promise<CloseWindowResult>;
+  /** End of the latest closed window (scheduled or flushed), or null when none was ever closed. */
+  lastClosedWindowEnd(destination: string): Promise<number | null>;
+  /** created_at of the oldest item still waiting for a digest, or null. */
+  oldestHeldAt(destination: string): Promise<number | null>;
+  /** How many items wait for a digest and were created at or before `upTo`. */
+  heldCount(destination: string, upTo: number): Promise<number>;
+  digest(id: string): Promise<DigestRecord | null>;
+  /** The parts of one closed window, in part order. */
+  window(destination: string, windowEnd: number): Promise<DigestRecord[]>;
+  /** The items folded into one digest part, in the order they appear in its body. */
+  digestItems(digestId: string): Promise<DigestItem[]>;
+  /** Sends a dead digest part again with a fresh retry schedule; false when it was not dead. */
+  retryDigest(digestId: string, now: number): Promise<boolean>;
+}
+
+export interface Store {
+  readonly backend: Backend;
+  /** Writes the event and its outbox rows in one transaction; resolves once committed and durable. */
+  record(event: NewEvent, deliveries: NewDelivery[]): Promise<RecordResult>;
+  /** New outbox rows for an event already stored (a replay), in one durable transaction. */
+  addDeliveries(event: { id: string; type: string }, rows: NewDelivery[], createdAt: number): Promise<void>;
+  /** Leases up to `limit` due deliveries of one destination until `now + leaseMs`. */
+  claim(destination: string, limit: number, now: number, leaseMs: number): Promise<ClaimedDelivery[]>;
+  /** Records attempts and their outcomes, all in one transaction. */
+  settle(settlements: Settlement[]): Promise<void>;
+  /** Claimed deliveries that were never sent go back in line at once. */
+  release(ids: string[]): Promise<number>;
+  /** Leases that outlived their worker go back in line. */
+  releaseExpiredLeases(now: number): Promise<number>;
+  /** At start: leases this process may still hold from a previous life (SQLite: all of them; PostgreSQL: its own). */
+  releaseLeasesAtStart(): Promise<number>;
+  /** Earliest next_attempt_at of a pending delivery for this destination, or null. */
+  nextDueAt(destination: string): Promise<number | null>;
+  /** One bounded retention transaction (retention.ts). */
+  purgeBatch(cutoffId: string, cursor: RetentionCursor, limit: number): Promise<PurgeBatch>;
+  /** The stored URL id of a source, created with `generate()` the first time. */
+  sourceId(source: string, generate: () => string, now: number): Promise<string>;
+  /** Row counts per outbox status, every status present (0 when empty). */
+  outboxDepth(): Promise<Record<OutboxStatus, number>>;
+  /** Called after each commit of new deliveries (on PostgreSQL also those of other instances). */
+  onCommit(listener: () => void): () => void;
+  /** A round trip to the database, for the health check; rejects when it cannot answer. */
+  ping(): Promise<void>;
+  /** Sends what is queued, waits for every answer, then closes the connections. */
+  close(): Promise<void>;
+  readonly admin: AdminStore;
+  readonly keys: KeyStore;
+  readonly digests: DigestStore;
+}
+
+/** Each method of T, returning a promise of what it returned. */
+export type Promised<T> = {
+  [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+};
+
+/** A synchronous implementation as an asynchronous one: a throw becomes a rejection. */
+export function promised<T extends object>(sync: T): Promised<T> {
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(sync)) {
+    if (typeof fn !== "function") continue;
+    out[name] = async (...args: unknown[]) => (fn as (...a: unknown[]) => unknown)(...args);
+  }
+  return out as Promised<T>;
+}
