@@ -61,3 +61,12 @@ export function errorMessage(error: unknown): string {
   if (error && typeof error === "object" && "message" in error) return String((error as { message: unknown }).message);
   return String(error);
 }
+
+/** 503 with Retry-After: the database cannot be reached or cannot write now; the sender should try again. */
+export class StoreUnavailable extends RelayError {
+  readonly headers: Record<string, string>;
+  constructor(message: string, retryAfterSeconds = 5) {
+    super("store_unavailable", 503, message);
+    this.headers = { "retry-after": String(retryAfterSeconds) };
+  }
+}

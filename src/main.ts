@@ -2,7 +2,8 @@
 import { parseArgs } from "node:util";
 import { keysCommand } from "./auth/cli.ts";
 import { tryCommand } from "./cli/try.ts";
-import { routingTable } from "./config/describe.ts";
+import { maskUrl, routingTable } from "./config/describe.ts";
+import type { Config } from "./config/types.ts";
 import { loadConfig } from "./config/load.ts";
 import { describeReloadError, watchConfig } from "./config/watch.ts";
 import { ConfigError, errorMessage } from "./errors.ts";
@@ -43,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
     case "check": {
       const config = loadConfig(configPath);
       console.log(`${config.file}: ok`);
+      console.log(describeStorage(config.storage));
       console.log(routingTable(config));
       return 0;
     }
@@ -124,3 +126,9 @@ main(process.argv.slice(2)).then(
     process.exit(1);
   },
 );
+
+/** Which backend `relay serve` would use, without secrets. */
+function describeStorage(storage: Config["storage"]): string {
+  if (!storage.postgres) return `storage: SQLite file ${storage.path}`;
+  return `storage: PostgreSQL ${maskUrl(storage.postgres.url)} (pool ${storage.postgres.pool})`;
+}

@@ -20,6 +20,7 @@ import { createMetrics, metricsPlugin } from "./ops/metrics.ts";
 import { createRetention } from "./ops/retention.ts";
 import { connectStore } from "./store/open.ts";
 import { VERSION } from "./version.ts";
+import { hostname } from "node:os";
 
 export interface RelayOptions {
   clock?: Clock;
@@ -29,6 +30,8 @@ export interface RelayOptions {
   hostname?: string;
   /** Start the delivery worker (default true). */
   deliver?: boolean;
+  /** PostgreSQL lease owner name; default $RELAY_INSTANCE_ID, else host:port (stable across restarts). */
+  instanceId?: string;
 }
 
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
@@ -40,7 +43,8 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? createLogger();
   let config = initial;
-  const store = await connectStore(config.storage);
+  const instanceId = opts.instanceId ?? process.env.RELAY_INSTANCE_ID ?? `${hostname()}:${opts.port ?? config.server.port}`;
+  const store = await connectStore(config.storage, { instanceId });
   let sourceUrls = await resolveSourceUrls(config, store, clock.now());
 
   const metrics = createMetrics({

@@ -41,6 +41,7 @@ export const DEFAULTS = {
   host: "0.0.0.0",
   port: 8080,
   storagePath: "./data/relay.db",
+  postgresPool: 10,
   retention: "30d",
   maxBody: "100kb",
   eventType: "body.type",
@@ -100,6 +101,9 @@ export function normalise(raw: RawConfig, file: string, issues: Issues): Config 
       retentionMs: c.ok(["storage", "retention"])
         ? duration(storage.retention ?? DEFAULTS.retention, ["storage", "retention"], issues, { positive: true })
         : 0,
+      ...(storage.postgres && c.ok(["storage", "postgres"])
+        ? { postgres: { url: storage.postgres.url, pool: storage.postgres.pool ?? DEFAULTS.postgresPool } }
+        : {}),
     },
     sources: {},
     destinations: {},

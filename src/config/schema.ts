@@ -319,6 +319,18 @@ export const RelayYamlSchema = Type.Object(
             Type.String({ minLength: 1, default: "./data/relay.db", description: 'SQLite file; a relative path is read from the YAML file\'s folder. Default "./data/relay.db".' }),
           ),
           retention: Type.Optional(duration("Delivered events older than this are purged, as a duration or milliseconds. Default 30d.", "30d")),
+          postgres: Type.Optional(
+            Type.Object(
+              {
+                url: Type.String({
+                  pattern: "^postgres(ql)?://",
+                  description: 'Connection URL, usually "${DATABASE_URL}": postgres://user:password@host:5432/database (?search_path=… picks a schema).',
+                }),
+                pool: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10, description: "Connections per Relay instance. Default 10." })),
+              },
+              { additionalProperties: false, description: "Use PostgreSQL instead of the SQLite file (path is then unused): any number of Relay instances may share one database." },
+            ),
+          ),
         },
         { additionalProperties: false, description: "Where events and deliveries are kept." },
       ),

@@ -27,6 +27,15 @@ export interface StorageConfig {
   path: string;
   /** Delivered events older than this are purged. Default 30d. */
   retentionMs: number;
+  /** Set: PostgreSQL is the store (path is unused), shared by every instance pointed at it. */
+  postgres?: PostgresConfig;
+}
+
+export interface PostgresConfig {
+  /** postgres://user:password@host:port/database; `?search_path=name` picks the schema. */
+  url: string;
+  /** Connections per instance. Default 10. */
+  pool: number;
 }
 
 /** Where an event's type is read from; the source name is the fallback when the field is absent. */

@@ -162,7 +162,8 @@ export function createWorker(opts: WorkerOptions) {
     const leaseUntil = now + 3 * dest.timeoutMs + leaseMarginMs;
     const forClosedCircuit = circuitOf(dest.name).status === "closed";
     const claimed = store
-      .claim(dest.name, want, now, leaseUntil - now)
+      // Instances sharing the outbox count each other's leases in the claim, so the cap holds in total.
+      .claim(dest.name, want, now, leaseUntil - now, store.shared ? dest.concurrency : undefined)
       .then(
         (rows) => {
           if (rows.length < want) exhausted.add(dest.name);

@@ -48,6 +48,9 @@ export function openStore(path: string) {
     `SELECT next_attempt_at AS at FROM deliveries WHERE status = 'pending' AND destination = $destination
      ORDER BY next_attempt_at LIMIT 1`,
   );
+  const countInFlight = sqlite.query<{ n: number }, { destination: string }>(
+    `SELECT count(*) AS n FROM deliveries WHERE status = 'in_flight' AND destination = $destination`,
+  );
   const findSourceId = sqlite.query<{ id: string }, { source: string }>(`SELECT id FROM source_ids WHERE source = $source`);
   const insertSourceId = sqlite.query(
     `INSERT INTO source_ids (source, id, created_at) VALUES ($source, $id, $createdAt) ON CONFLICT DO NOTHING`,
@@ -110,6 +113,7 @@ export function openStore(path: string) {
 
   const store = {
     backend: "sqlite" as const,
+    shared: false,
     /** Drizzle over this thread's connection, for reads and admin verbs. */
     db,
     sqlite,
@@ -135,8 +139,10 @@ export function openStore(path: string) {
     },
 
     /** Leases up to `limit` due deliveries of one destination until `now + leaseMs`. */
-    claim(destination: string, limit: number, now: number, leaseMs: number) {
-      return writer.call("claim", destination, limit, now, leaseMs);
+    claim(destination: string, limit: number, now: number, leaseMs: number, maxInFlight?: number) {
+      // One process owns the file and claims one batch per destination at a time, so this count cannot go stale.
+      const take = maxInFlight === undefined ? limit : Math.min(limit, maxInFlight - countInFlight.get({ destination })!.n);
+      return take <= 0 ? Promise.resolve([]) : writer.call("claim", destination, take, now, leaseMs);
     },
 
     /** Records attempts and their outcomes, all in one transaction. */

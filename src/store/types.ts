@@ -83,12 +83,17 @@ export interface DigestStore {
 
 export interface Store {
   readonly backend: Backend;
+  /** True when other processes claim from the same outbox (PostgreSQL): per-destination caps are then counted in the claim. */
+  readonly shared: boolean;
   /** Writes the event and its outbox rows in one transaction; resolves once committed and durable. */
   record(event: NewEvent, deliveries: NewDelivery[]): Promise<RecordResult>;
   /** New outbox rows for an event already stored (a replay), in one durable transaction. */
   addDeliveries(event: { id: string; type: string }, rows: NewDelivery[], createdAt: number): Promise<void>;
-  /** Leases up to `limit` due deliveries of one destination until `now + leaseMs`. */
-  claim(destination: string, limit: number, now: number, leaseMs: number): Promise<ClaimedDelivery[]>;
+  /**
+   * Leases up to `limit` due deliveries of one destination until `now + leaseMs`; with `maxInFlight`, never so many
+   * that the destination's in-flight rows (every holder's) exceed it.
+   */
+  claim(destination: string, limit: number, now: number, leaseMs: number, maxInFlight?: number): Promise<ClaimedDelivery[]>;
   /** Records attempts and their outcomes, all in one transaction. */
   settle(settlements: Settlement[]): Promise<void>;
   /** Claimed deliveries that were never sent go back in line at once. */

@@ -1,0 +1,376 @@
+import { randomUUID } from "node:crypto";
+import type { Store } from "../types.ts";
+import type { ClaimedDelivery, NewDelivery, RecordInput, RecordOutcome, RecordResult, Settlement } from "../writes.ts";
+import { pgAdmin } from "./admin.ts";
+import { connect, describeUrl, migrate, schemaOf, unavailable, type Sql, type Tx } from "./connect.ts";
+import { pgDigests } from "./digests.ts";
+import { pgKeys } from "./keys.ts";
+import { pgPurgeBatch } from "./retention.ts";
+
+const MAX_GROUP_RECORDS = 1000;
+/** Wake-up hints for every Relay on one database; the payload is the schema, so Relays in other schemas ignore them. */
+const WAKE_CHANNEL = "relay_wake";
+
+export interface PostgresStoreOptions {
+  url: string;
+  pool: number;
+  /** This instance's lease owner name; stable across restarts so a restart releases its own leases only. */
+  instanceId?: string;
+}
+
+export type PostgresStore = Store & { readonly sql: Sql; readonly instanceId: string; readonly schema: string };
+
+/**
+ * Opens PostgreSQL: connects (a clear error when it cannot), migrates once under an advisory lock, listens for
+ * wake-up hints. Any number of instances may share the database; each one's leases carry its id.
+ */
+export async function openPostgresStore(opts: PostgresStoreOptions): Promise<PostgresStore> {
+  const sql = connect(opts.url, opts.pool);
+  const owner = opts.instanceId ?? `relay-${randomUUID()}`;
+  try {
+    await migrate(sql, schemaOf(opts.url));
+  } catch (error) {
+    await sql.end({ timeout: 1 }).catch(() => {});
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`cannot open PostgreSQL at ${describeUrl(opts.url)}: ${reason}`);
+  }
+  const [{ schema }] = await sql<{ schema: string }[]>`SELECT current_schema() AS schema`;
+
+  const commitListeners = new Set<() => void>();
+  const notifyCommit = () => {
+    for (const listener of commitListeners) listener();
+  };
+  // A lost notification only delays: the worker's timer polls as the floor.
+  const listening = await sql
+    .listen(WAKE_CHANNEL, (payload) => payload === schema && notifyCommit())
+    .catch(() => null);
+
+  interface PendingRecord extends RecordInput {
+    resolve: (r: RecordResult) => void;
+    reject: (e: unknown) => void;
+  }
+  // Group commit as on SQLite: one transaction at a time per instance; requests arriving meanwhile form the next.
+  let queue: PendingRecord[] = [];
+  let committing: Promise<void> | null = null;
+  let flushScheduled = false;
+
+  const flush = () => {
+    flushScheduled = false;
+    if (committing || queue.length === 0) return;
+    const group = queue.splice(0, MAX_GROUP_RECORDS);
+    committing = writeGroup(sql, schema, group)
+      .then(
+        (outcomes) => {
+          outcomes.forEach((o, i) => ("error" in o ? group[i].reject(new Error(o.error)) : group[i].resolve(o)));
+          notifyCommit();
+        },
+        (error) => {
+          const e = unavailable(error);
+          for (const p of group) p.reject(e);
+        },
+      )
+      .finally(() => {
+        committing = null;
+        flush();
+      });
+  };
+
+  const guarded = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await fn(...args);
+      } catch (error) {
+        throw unavailable(error);
+      }
+    };
+
+  const store: PostgresStore = {
+    backend: "postgres",
+    shared: true,
+    sql,
+    instanceId: owner,
+    schema,
+
+    record(event, deliveries) {
+      return new Promise((resolve, reject) => {
+        queue.push({ event, deliveries, resolve, reject });
+        if (!flushScheduled && !committing) {
+          flushScheduled = true;
+          setImmediate(flush);
+        }
+      });
+    },
+
+    addDeliveries: guarded(async (event, rows, createdAt) => {
+      if (rows.length === 0) return;
+      await sql.begin(async (tx) => {
+        await insertDeliveries(tx, event, rows, createdAt);
+        await tx`SELECT pg_notify(${WAKE_CHANNEL}, ${schema})`;
+      });
+    }),
+
+    claim: guarded(async (destination: string, limit: number, now: number, leaseMs: number, maxInFlight?: number) => {
+      if (limit <= 0) return [];
+      return sql.begin(async (tx) => {
+        let take = limit;
+        if (maxInFlight !== undefined) {
+          // Claims of one destination queue on this lock, so each one counts what the others already hold.
+          await tx`SELECT pg_advisory_xact_lock(hashtext(${`${schema}:claim:${destination}`}))`;
+          const [{ n }] = await tx<{ n: number }[]>`
+            SELECT count(*) AS n FROM deliveries WHERE status = 'in_flight' AND destination = ${destination}`;
+          take = Math.min(limit, maxInFlight - n);
+          if (take <= 0) return [];
+        }
+        const rows = await tx<RawClaimed[]>`
+          WITH picked AS (
+            SELECT id FROM deliveries
+            WHERE status = 'pending' AND destination = ${destination} AND next_attempt_at <= ${now}
+            ORDER BY next_attempt_at LIMIT ${take}
+            FOR UPDATE SKIP LOCKED
+          )
+          UPDATE deliveries d SET status = 'in_flight', lease_until = ${now + leaseMs}, lease_owner = ${owner}
+          FROM picked WHERE d.id = picked.id
+          RETURNING d.id, d.event_id, d.digest_id, d.route, d.destination, d.event_type, d.body, d.attempts, d.created_at,
+                    d.next_attempt_at`;
+        // UPDATE … RETURNING keeps no order: the oldest due go first, as on SQLite.
+        rows.sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.id < b.id ? -1 : 1));
+        return rows.map(toClaimed);
+      });
+    }),
+
+    settle: guarded(async (settlements: Settlement[]) => {
+      if (settlements.length === 0) return;
+      const attempts = settlements.map((s) => ({
+        delivery_id: s.deliveryId,
+        started_at: s.attempt.startedAt,
+        duration_ms: s.attempt.durationMs,
+        status_code: s.attempt.statusCode,
+        response: s.attempt.response,
+        error: s.attempt.error,
+      }));
+      const delivered = settlements.filter((s) => s.outcome === "delivered");
+      const retry = settlements.filter((s) => s.outcome === "retry");
+      const dead = settlements.filter((s) => s.outcome === "dead");
+      await sql.begin(async (tx) => {
+        await tx`INSERT INTO attempts ${tx(attempts, "delivery_id", "started_at", "duration_ms", "status_code", "response", "error")}`;
+        // Only this instance's leases: a lease that expired and went to another instance is no longer ours to settle.
+        if (delivered.length > 0) {
+          await tx`
+            UPDATE deliveries d SET status = 'delivered', attempts = d.attempts + 1, delivered_at = v.at,
+              lease_until = NULL, lease_owner = NULL, last_error = NULL
+            FROM unnest(${delivered.map((s) => s.deliveryId)}::text[], ${delivered.map((s) => s.at)}::bigint[]) AS v(id, at)
+            WHERE d.id = v.id AND d.status = 'in_flight' AND d.lease_owner = ${owner}`;
+        }
+        if (retry.length > 0) {
+          await tx`
+            UPDATE deliveries d SET status = 'pending', attempts = d.attempts + 1, next_attempt_at = v.next,
+              lease_until = NULL, lease_owner = NULL, last_error = v.error
+            FROM unnest(${retry.map((s) => s.deliveryId)}::text[], ${retry.map((s) => s.nextAttemptAt)}::bigint[],
+                        ${retry.map((s) => s.error)}::text[]) AS v(id, next, error)
+            WHERE d.id = v.id AND d.status = 'in_flight' AND d.lease_owner = ${owner}`;
+        }
+        if (dead.length > 0) {
+          await tx`
+            UPDATE deliveries d SET status = 'dead', attempts = d.attempts + 1, lease_until = NULL, lease_owner = NULL,
+              last_error = v.error
+            FROM unnest(${dead.map((s) => s.deliveryId)}::text[], ${dead.map((s) => s.error)}::text[]) AS v(id, error)
+            WHERE d.id = v.id AND d.status = 'in_flight' AND d.lease_owner = ${owner}`;
+        }
+      });
+    }),
+
+    release: guarded(async (ids: string[]) => {
+      if (ids.length === 0) return 0;
+      const r = await sql`
+        UPDATE deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL
+        WHERE id = ANY(${ids}::text[]) AND status = 'in_flight' AND lease_owner = ${owner}`;
+      return r.count;
+    }),
+
+    releaseExpiredLeases: guarded(async (now: number) => {
+      // Whoever held it is gone or too late; the row goes back in line for any instance.
+      const r = await sql`
+        UPDATE deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL
+        WHERE status = 'in_flight' AND lease_until < ${now}`;
+      return r.count;
+    }),
+
+    releaseLeasesAtStart: guarded(async () => {
+      // Only what this instance held in its previous life: the others are alive and sending theirs.
+      const r = await sql`
+        UPDATE deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL
+        WHERE status = 'in_flight' AND lease_owner = ${owner}`;
+      return r.count;
+    }),
+
+    nextDueAt: guarded(async (destination: string) => {
+      const [row] = await sql<{ at: number }[]>`
+        SELECT next_attempt_at AS at FROM deliveries WHERE status = 'pending' AND destination = ${destination}
+        ORDER BY next_attempt_at LIMIT 1`;
+      return row?.at ?? null;
+    }),
+
+    purgeBatch: guarded((cutoffId: string, cursor: string, limit: number) => pgPurgeBatch(sql, schema, cutoffId, cursor, limit)),
+
+    sourceId: guarded(async (source: string, generate: () => string, now: number) => {
+      await sql`INSERT INTO source_ids (source, id, created_at) VALUES (${source}, ${generate()}, ${now}) ON CONFLICT DO NOTHING`;
+      const [row] = await sql<{ id: string }[]>`SELECT id FROM source_ids WHERE source = ${source}`;
+      return row.id;
+    }),
+
+    outboxDepth: guarded(async () => {
+      const depth = { pending: 0, in_flight: 0, held_for_digest: 0, dead: 0 };
+      const rows = await sql<{ status: keyof typeof depth; n: number }[]>`
+        SELECT status, count(*) AS n FROM deliveries
+        WHERE status IN ('pending', 'in_flight', 'held_for_digest', 'dead') GROUP BY status`;
+      for (const r of rows) depth[r.status] = r.n;
+      return depth;
+    }),
+
+    onCommit(listener) {
+      commitListeners.add(listener);
+      return () => commitListeners.delete(listener);
+    },
+
+    ping: guarded(async () => {
+      await sql`SELECT 1`;
+    }),
+
+    async close() {
+      flush();
+      while (committing || queue.length > 0) {
+        if (committing) await committing;
+        else flush();
+      }
+      await listening?.unlisten().catch(() => {});
+      await sql.end({ timeout: 5 });
+    },
+
+    admin: pgAdmin(sql, owner),
+    keys: pgKeys(sql),
+    digests: pgDigests(sql, schema),
+  };
+  return store;
+}
+
+/** One commit group in one transaction; a record that fails is retried alone in a savepoint so only it fails. */
+async function writeGroup(sql: Sql, schema: string, group: RecordInput[]): Promise<RecordOutcome[]> {
+  try {
+    return await sql.begin(async (tx) => {
+      const outcomes = await writeRecords(tx, group);
+      await tx`SELECT pg_notify(${WAKE_CHANNEL}, ${schema})`;
+      return outcomes;
+    });
+  } catch (error) {
+    if (unavailable(error) !== error || group.length === 1) {
+      if (group.length === 1 && unavailable(error) === error) return [{ error: messageOf(error) }];
+      throw error;
+    }
+    return sql.begin(async (tx) => {
+      const outcomes: RecordOutcome[] = [];
+      for (const record of group) {
+        try {
+          outcomes.push((await tx.savepoint((sp) => writeRecords(sp, [record])))[0]);
+        } catch (e) {
+          outcomes.push({ error: messageOf(e) });
+        }
+      }
+      await tx`SELECT pg_notify(${WAKE_CHANNEL}, ${schema})`;
+      return outcomes;
+    });
+  }
+}
+
+
+/**
+ * Inserts the events (a duplicate idempotency key, here or on another instance, inserts nothing: the unique index
+ * decides), then the outbox rows of those that were new, in two statements for the whole group.
+ */
+async function writeRecords(tx: Tx, group: RecordInput[]): Promise<RecordOutcome[]> {
+  const inserted = await tx<{ id: string }[]>`
+    INSERT INTO events ${tx(
+      group.map(({ event: e }) => ({
+        id: e.id,
+        source: e.source,
+        type: e.type,
+        received_at: e.receivedAt,
+        headers: JSON.stringify(e.headers),
+        body: e.body,
+        idempotency_key: e.idempotencyKey ?? null,
+      })),
+      "id", "source", "type", "received_at", "headers", "body", "idempotency_key",
+    )}
+    ON CONFLICT DO NOTHING RETURNING id`;
+  const fresh = new Set(inserted.map((r) => r.id));
+  const outcomes: RecordOutcome[] = [];
+  const rows: ReturnType<typeof deliveryRow>[] = [];
+  for (const { event, deliveries } of group) {
+    if (fresh.has(event.id)) {
+      fresh.delete(event.id);
+      for (const d of deliveries) rows.push(deliveryRow(event, d, event.receivedAt));
+      outcomes.push({ eventId: event.id, duplicate: false });
+      continue;
+    }
+    const [existing] = event.idempotencyKey
+      ? await tx<{ id: string }[]>`SELECT id FROM events WHERE source = ${event.source} AND idempotency_key = ${event.idempotencyKey}`
+      : [];
+    outcomes.push(existing ? { eventId: existing.id, duplicate: true } : { error: `event id collision: ${event.id}` });
+  }
+  if (rows.length > 0) await tx`INSERT INTO deliveries ${tx(rows, ...DELIVERY_COLUMNS)}`;
+  return outcomes;
+}
+
+const DELIVERY_COLUMNS = [
+  "id", "event_id", "route", "destination", "event_type", "status", "body", "attempts", "next_attempt_at", "last_error", "created_at",
+] as const;
+
+function deliveryRow(event: { id: string; type: string }, d: NewDelivery, createdAt: number) {
+  return {
+    id: d.id,
+    event_id: event.id,
+    route: d.route,
+    destination: d.destination,
+    event_type: event.type,
+    status: d.status,
+    body: d.body,
+    attempts: 0,
+    next_attempt_at: d.nextAttemptAt,
+    last_error: d.lastError ?? null,
+    created_at: createdAt,
+  };
+}
+
+async function insertDeliveries(tx: Tx, event: { id: string; type: string }, rows: NewDelivery[], createdAt: number) {
+  await tx`INSERT INTO deliveries ${tx(rows.map((d) => deliveryRow(event, d, createdAt)), ...DELIVERY_COLUMNS)}`;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+interface RawClaimed {
+  id: string;
+  event_id: string | null;
+  digest_id: string | null;
+  route: string;
+  destination: string;
+  event_type: string;
+  body: string;
+  attempts: number;
+  created_at: number;
+  next_attempt_at: number;
+}
+
+function toClaimed(r: RawClaimed): ClaimedDelivery {
+  return {
+    id: r.id,
+    eventId: r.event_id,
+    digestId: r.digest_id,
+    route: r.route,
+    destination: r.destination,
+    eventType: r.event_type,
+    body: r.body,
+    attempts: r.attempts,
+    createdAt: r.created_at,
+  };
+}
