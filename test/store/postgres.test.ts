@@ -157,11 +157,11 @@ suite("PostgreSQL going away", () => {
 
 /** A TCP relay on 127.0.0.1 to PostgreSQL that can be stopped (dropping every connection) and started again. */
 function tcpProxy(host: string, port: number) {
-  let listener: ReturnType<typeof Bun.listen> | null = null;
+  let listener: { port: number; stop(closeActive?: boolean): void } | null = null;
   let boundPort = 0;
   const sockets = new Set<{ end(): void }>();
   const start = () => {
-    listener = Bun.listen<{ upstream: Promise<import("bun").Socket<unknown>> | null; pending: Uint8Array[] }>({
+    const started = Bun.listen<{ upstream: Promise<import("bun").Socket<unknown>> | null; pending: Uint8Array[] }>({
       hostname: "127.0.0.1",
       port: boundPort,
       socket: {
@@ -173,8 +173,8 @@ function tcpProxy(host: string, port: number) {
             port,
             socket: {
               data: (_s, chunk) => void client.write(chunk),
-              close: () => client.end(),
-              error: () => client.end(),
+              close: () => void client.end(),
+              error: () => void client.end(),
             },
           }).then((up) => {
             sockets.add(up);
@@ -191,7 +191,8 @@ function tcpProxy(host: string, port: number) {
         },
       },
     });
-    boundPort = listener.port;
+    listener = started;
+    boundPort = started.port;
   };
   start();
   return {

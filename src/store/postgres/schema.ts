@@ -1,0 +1,118 @@
+import { isNotNull, sql } from "drizzle-orm";
+import { bigint, bigserial, index, integer, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+import type { DeliveryStatus } from "../schema.ts";
+
+// The PostgreSQL tables as drizzle sees them; migrations.ts creates them, and test/store/schema.test.ts checks that
+// the two agree. Times are epoch milliseconds in BIGINT, read back as numbers.
+const ms = (name: string) => bigint(name, { mode: "number" });
+
+export const events = pgTable(
+  "events",
+  {
+    id: text("id").primaryKey(),
+    source: text("source").notNull(),
+    type: text("type").notNull(),
+    receivedAt: ms("received_at").notNull(),
+    headers: text("headers").notNull(),
+    body: text("body").notNull(),
+    idempotencyKey: text("idempotency_key"),
+  },
+  (t) => [
+    uniqueIndex("events_idempotency").on(t.source, t.idempotencyKey).where(isNotNull(t.idempotencyKey)),
+    index("events_source_id").on(t.source, t.id),
+    index("events_type_id").on(t.type, t.id),
+  ],
+);
+
+export const deliveries = pgTable(
+  "deliveries",
+  {
+    id: text("id").primaryKey(),
+    eventId: text("event_id").references(() => events.id),
+    digestId: text("digest_id"),
+    route: text("route").notNull(),
+    destination: text("destination").notNull(),
+    eventType: text("event_type").notNull(),
+    status: text("status").$type<DeliveryStatus>().notNull(),
+    body: text("body").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: ms("next_attempt_at").notNull(),
+    leaseUntil: ms("lease_until"),
+    /** The instance holding the lease; only it settles or releases the row before the lease expires. */
+    leaseOwner: text("lease_owner"),
+    lastError: text("last_error"),
+    createdAt: ms("created_at").notNull(),
+    deliveredAt: ms("delivered_at"),
+  },
+  (t) => [
+    index("deliveries_due").on(t.status, t.destination, t.nextAttemptAt),
+    index("deliveries_event").on(t.eventId),
+    index("deliveries_digest").on(t.digestId).where(isNotNull(t.digestId)),
+    index("deliveries_destination_id").on(t.destination, t.id),
+    index("deliveries_delivered_at").on(t.destination, t.deliveredAt).where(isNotNull(t.deliveredAt)),
+    index("deliveries_in_flight").on(t.destination, t.leaseOwner).where(sql`status = 'in_flight'`),
+  ],
+);
+
+export const attempts = pgTable(
+  "attempts",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    deliveryId: text("delivery_id").notNull(),
+    startedAt: ms("started_at").notNull(),
+    durationMs: integer("duration_ms").notNull(),
+    statusCode: integer("status_code"),
+    response: text("response"),
+    error: text("error"),
+  },
+  (t) => [index("attempts_delivery").on(t.deliveryId), index("attempts_started_at").on(t.startedAt)],
+);
+
+export const digests = pgTable(
+  "digests",
+  {
+    id: text("id").primaryKey(),
+    destination: text("destination").notNull(),
+    windowStart: ms("window_start").notNull(),
+    windowEnd: ms("window_end").notNull(),
+    part: integer("part").notNull().default(1),
+    parts: integer("parts").notNull().default(1),
+    itemCount: integer("item_count").notNull(),
+    deliveryId: text("delivery_id"),
+    createdAt: ms("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("digests_window").on(t.destination, t.windowEnd, t.part)],
+);
+
+export const apiKeys = pgTable("api_keys", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  secretHash: text("secret_hash").notNull(),
+  scopes: text("scopes").notNull(),
+  source: text("source"),
+  rateLimitPerMinute: integer("rate_limit_per_minute"),
+  createdAt: ms("created_at").notNull(),
+  lastUsedAt: ms("last_used_at"),
+  revokedAt: ms("revoked_at"),
+});
+
+export const sourceIds = pgTable("source_ids", {
+  source: text("source").primaryKey(),
+  id: text("id").notNull().unique("source_ids_id_key"),
+  createdAt: ms("created_at").notNull(),
+});
+
+/** One row per running instance, refreshed by its heartbeat. */
+export const instances = pgTable("instances", {
+  id: text("id").primaryKey(),
+  version: text("version").notNull(),
+  configHash: text("config_hash").notNull(),
+  startedAt: ms("started_at").notNull(),
+  lastSeenAt: ms("last_seen_at").notNull(),
+});
+
+/** Written by migrate(): one row per applied migration. */
+export const relaySchema = pgTable("relay_schema", {
+  version: integer("version").notNull(),
+  migratedAt: ms("migrated_at").notNull(),
+});
