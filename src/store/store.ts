@@ -118,7 +118,7 @@ export function openStore(path: string) {
     db,
     sqlite,
     admin: promised(adminQueries({ sqlite })),
-    keys: promised(apiKeyTable({ sqlite })),
+    keys: promised(apiKeyTable(db)),
     digests: promised(digestTable({ sqlite })),
 
     /** Writes the event and its outbox rows in one transaction; resolves once committed and synced. */
