@@ -3,6 +3,8 @@ import { Elysia, t } from "elysia";
 export interface HealthDeps {
   /** Throws when the database cannot answer. */
   pingDatabase: () => Promise<void> | void;
+  /** Things an operator should know that do not make Relay unhealthy (instances that disagree). */
+  warnings?: () => Promise<string[]>;
   startedAt: number;
   version: string;
 }
@@ -14,6 +16,7 @@ const Health = t.Object({
   totalMs: t.Number(),
   checks: t.Object({ database: Check }),
   version: t.String(),
+  warnings: t.Optional(t.Array(t.String(), { description: "e.g. live instances running different versions or configs" })),
 });
 
 export function healthPlugin(deps: HealthDeps) {
@@ -29,6 +32,7 @@ export function healthPlugin(deps: HealthDeps) {
         database = { status: "failed", ms: round(performance.now() - t0), error: (error as Error).message };
       }
       const healthy = database.status === "ok";
+      const warnings = healthy && deps.warnings ? await deps.warnings().catch(() => []) : [];
       if (!healthy) set.status = 503;
       return {
         status: healthy ? ("healthy" as const) : ("unhealthy" as const),
@@ -36,6 +40,7 @@ export function healthPlugin(deps: HealthDeps) {
         totalMs: round(performance.now() - t0),
         checks: { database },
         version: deps.version,
+        ...(warnings.length > 0 ? { warnings } : {}),
       };
     },
     { response: { 200: Health, 503: Health }, detail: { tags: ["operations"], summary: "Liveness and database check" } },

@@ -20,6 +20,8 @@ import { createMetrics, metricsPlugin } from "./ops/metrics.ts";
 import { createRetention } from "./ops/retention.ts";
 import { connectStore } from "./store/open.ts";
 import { VERSION } from "./version.ts";
+import { instancesAdminPlugin, instanceWarnings } from "./admin/instances.ts";
+import { startHeartbeat } from "./ops/instances.ts";
 import { hostname } from "node:os";
 
 export interface RelayOptions {
@@ -61,7 +63,8 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
     } });
   const receive = createReceiver({ store, config: () => config, clock, log });
   const keys = createApiKeys(store);
-  const guard = createGuard({ keys, limiter: createRateLimiter(), clock, adminToken: () => config.server.adminToken, log });
+  const limiter = store.takeRateToken ? { take: store.takeRateToken.bind(store) } : createRateLimiter();
+  const guard = createGuard({ keys, limiter, clock, adminToken: () => config.server.adminToken, log });
   const adminDeps = { store, guard, config: () => config, clock, log, wake: () => worker.wake() };
   const app = createApp({
     log,
@@ -73,10 +76,16 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       // Before a source is known (unknown URL id, bad key) the label is "_unknown", which no source name can be.
       onReceived: (source, outcome) => metrics.eventReceived(source ?? "_unknown", outcome),
     },
-    health: { pingDatabase: () => store.ping(), startedAt: Date.now(), version: VERSION },
+    health: {
+      pingDatabase: () => store.ping(),
+      warnings: async () => instanceWarnings(await store.instances(), clock.now()),
+      startedAt: Date.now(),
+      version: VERSION,
+    },
     plugins: [apiKeysAdminPlugin({ keys, guard, config: () => config, clock, log }),
       digestPlugin(digests, guard.requireAdmin),
       eventsAdminPlugin(adminDeps),
+      instancesAdminPlugin({ store, guard, clock }),
       deliveriesAdminPlugin(adminDeps),
       destinationsAdminPlugin({ ...adminDeps, attempt: (dest, d) => attemptDelivery(dest, d, clock), destinationState: (name) => worker.destinationState(name) }),
       circuitAdminPlugin({ guard, config: () => config, pause: (name) => worker.pause(name), resume: (name) => worker.resume(name) }),
@@ -90,6 +99,8 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
     maxRequestBodySize: MAX_REQUEST_BYTES,
     fetch: (request) => app.handle(request),
   });
+  const heartbeat = startHeartbeat({ store, config: () => config, version: VERSION, startedAt: clock.now(), now: () => clock.now(), log });
+  await heartbeat.ready;
   await digests.catchUp();
   digests.start();
   if (opts.deliver !== false) worker.start();
@@ -127,6 +138,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
     async stop(graceMs = 10_000) {
       server.stop();
       digests.stop();
+      heartbeat.stop();
       await retention.stop();
       await worker.stop(graceMs);
       unsubscribe();

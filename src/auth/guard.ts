@@ -3,7 +3,7 @@ import type { Clock } from "../clock.ts";
 import { Forbidden, RelayError, Unauthorized } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { presentedKey, type ApiKeyRecord, type ApiKeys, type Scope } from "./keys.ts";
-import type { RateLimiter } from "./rate-limit.ts";
+import type { RateDecision } from "./rate-limit.ts";
 
 /** 429 carrying the Retry-After header the app copies onto the response. */
 export class RateLimited extends RelayError {
@@ -18,7 +18,8 @@ export type AdminPrincipal = { kind: "admin-token" } | { kind: "api-key"; key: A
 
 export interface GuardDeps {
   keys: ApiKeys;
-  limiter: RateLimiter;
+  /** In memory for one process; in the store when several instances share the keys' limits. */
+  limiter: { take(keyId: string, limitPerMinute: number, now: number): RateDecision | Promise<RateDecision> };
   clock: Clock;
   /** Read on every request, so a reloaded config applies at once; undefined: only admin-scoped keys. */
   adminToken: () => string | undefined;
@@ -44,9 +45,9 @@ export function createGuard({ keys, limiter, clock, adminToken, log }: GuardDeps
     return auth.key;
   };
 
-  const charge = (key: ApiKeyRecord): void => {
+  const charge = async (key: ApiKeyRecord): Promise<void> => {
     if (key.rateLimitPerMinute === null) return;
-    const decision = limiter.take(key.id, key.rateLimitPerMinute, clock.now());
+    const decision = await limiter.take(key.id, key.rateLimitPerMinute, clock.now());
     if (!decision.allowed) {
       log.warn("api key rate limited", { key: key.id, limitPerMinute: key.rateLimitPerMinute });
       throw new RateLimited(key.rateLimitPerMinute, decision.retryAfterSeconds);
@@ -60,7 +61,7 @@ export function createGuard({ keys, limiter, clock, adminToken, log }: GuardDeps
       const token = adminToken();
       if (presented !== null && token && sameSecret(presented, token)) return { kind: "admin-token" };
       const key = await keyWithScope(presented, "admin", new URL(request.url).pathname);
-      charge(key);
+      await charge(key);
       return { kind: "api-key", key };
     },
 
@@ -74,7 +75,7 @@ export function createGuard({ keys, limiter, clock, adminToken, log }: GuardDeps
         log.warn("api key used for another source", { key: key.id, source });
         throw new Forbidden("API key is not allowed for this source");
       }
-      charge(key);
+      await charge(key);
       return key;
     },
   };

@@ -8,7 +8,7 @@ import { digestTable } from "./digests.ts";
 import { migrations } from "./migrations.ts";
 import { outboxStats } from "./outbox-stats.ts";
 import * as schema from "./schema.ts";
-import { promised, type Store } from "./types.ts";
+import { promised, type InstanceRecord, type Store } from "./types.ts";
 import { inlineWriter, startWriterThread } from "./writer.ts";
 import { deliveryInserter, type NewDelivery, type NewEvent, type RecordInput, type RecordResult, type Settlement } from "./writes.ts";
 import type { PurgeBatch, RetentionCursor } from "./retention.ts";
@@ -111,8 +111,10 @@ export function openStore(path: string) {
 
   const depth = outboxStats({ sqlite });
 
+  let self: InstanceRecord | null = null;
   const store = {
     backend: "sqlite" as const,
+    instanceId: "local",
     shared: false,
     /** Drizzle over this thread's connection, for reads and admin verbs. */
     db,
@@ -185,6 +187,15 @@ export function openStore(path: string) {
       if (existing) return existing.id;
       insertSourceId.run({ source, id: generate(), createdAt: now });
       return findSourceId.get({ source })!.id;
+    },
+
+    /** One process owns the file: the only instance is this one, kept in memory. */
+    async heartbeat(instance: Omit<InstanceRecord, "lastSeenAt">, now: number): Promise<void> {
+      self = { ...instance, lastSeenAt: now };
+    },
+
+    async instances(): Promise<InstanceRecord[]> {
+      return self ? [self] : [];
     },
 
     onCommit(listener: () => void): () => void {

@@ -26,6 +26,35 @@ export type { ApiKeyRow, CloseWindowInput, CloseWindowResult, DigestItem, Digest
 
 export type Backend = "sqlite" | "postgres";
 
+/** How often each instance writes its heartbeat row. */
+export const HEARTBEAT_MS = 5_000;
+/** An instance not seen for this long is taken for gone. */
+export const LIVE_WITHIN_MS = 3 * HEARTBEAT_MS;
+
+/** A running Relay as its heartbeat last described it. */
+export interface InstanceRecord {
+  id: string;
+  version: string;
+  /** Hash of the config it runs, to spot instances that disagree. */
+  configHash: string;
+  startedAt: number;
+  lastSeenAt: number;
+}
+
+export type RateDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+
+/** A destination's pause and circuit as shared by every instance (PostgreSQL); the latest update wins. */
+export interface SharedDestinationState {
+  destination: string;
+  paused: boolean;
+  circuit: "closed" | "open";
+  openedAt: number | null;
+  nextProbeAt: number | null;
+  probeDelayMs: number;
+  updatedAt: number;
+  updatedBy: string;
+}
+
 /** Reads and repairs for the admin API (admin-queries.ts on SQLite). */
 export interface AdminStore {
   /** Newest first; filters combine with AND. */
@@ -110,6 +139,17 @@ export interface Store {
   sourceId(source: string, generate: () => string, now: number): Promise<string>;
   /** Row counts per outbox status, every status present (0 when empty). */
   outboxDepth(): Promise<Record<OutboxStatus, number>>;
+  /** The lease owner name of this process. */
+  readonly instanceId: string;
+  /** Records this instance as alive (and what it runs) at `now`. */
+  heartbeat(instance: Omit<InstanceRecord, "lastSeenAt">, now: number): Promise<void>;
+  /** Every instance that ever beat, oldest start first (SQLite: this process only). */
+  instances(): Promise<InstanceRecord[]>;
+  /** Only where several instances share limits (PostgreSQL): one token bucket per API key for all of them. */
+  takeRateToken?(keyId: string, limitPerMinute: number, now: number): Promise<RateDecision>;
+  /** Only where several instances share destinations (PostgreSQL): pause and circuit as last written by any. */
+  destinationStates?(): Promise<SharedDestinationState[]>;
+  saveDestinationState?(state: SharedDestinationState): Promise<void>;
   /** Called after each commit of new deliveries (on PostgreSQL also those of other instances). */
   onCommit(listener: () => void): () => void;
   /** A round trip to the database, for the health check; rejects when it cannot answer. */

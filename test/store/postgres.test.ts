@@ -110,6 +110,38 @@ suite("PostgreSQL with several instances", () => {
     expect((await a.admin.listDeliveries({ limit: 10 })).items.filter((d) => d.route === "digest")).toHaveLength(1);
   });
 
+  test("an API key's rate limit is one bucket for every instance", async () => {
+    const [a, b, c] = await instances(3);
+    const takes = await Promise.all([a, b, c, a, b, c].map((s) => s.takeRateToken!("key1", 4, T)));
+    expect(takes.filter((d) => d.allowed)).toHaveLength(4);
+    expect(await b.takeRateToken!("key1", 4, T)).toEqual({ allowed: false, retryAfterSeconds: 15 });
+    expect(await c.takeRateToken!("key1", 4, T + 15_000)).toEqual({ allowed: true });
+    expect((await a.takeRateToken!("key2", 4, T)).allowed).toBe(true);
+  });
+
+  test("every instance's heartbeat is visible to all", async () => {
+    const [a, b] = await instances(2);
+    await a.heartbeat({ id: a.instanceId, version: "1.0.0", configHash: "aaa", startedAt: T }, T + 5);
+    await b.heartbeat({ id: b.instanceId, version: "1.0.1", configHash: "aaa", startedAt: T + 1 }, T + 6);
+    await a.heartbeat({ id: a.instanceId, version: "1.0.0", configHash: "aaa", startedAt: T }, T + 10);
+    expect(await b.instances()).toEqual([
+      { id: "i0", version: "1.0.0", configHash: "aaa", startedAt: T, lastSeenAt: T + 10 },
+      { id: "i1", version: "1.0.1", configHash: "aaa", startedAt: T + 1, lastSeenAt: T + 6 },
+    ]);
+  });
+
+  test("a destination's pause and circuit are shared; a late write cannot undo a later one", async () => {
+    const [a, b] = await instances(2);
+    const state = { destination: "crm", paused: true, circuit: "closed" as const, openedAt: null, nextProbeAt: null, probeDelayMs: 0, updatedAt: T + 10, updatedBy: "i0" };
+    await a.saveDestinationState!(state);
+    expect(await b.destinationStates!()).toEqual([state]);
+    await b.saveDestinationState!({ ...state, paused: false, updatedAt: T + 5, updatedBy: "i1" });
+    expect(await a.destinationStates!()).toEqual([state]);
+    const opened = { ...state, paused: false, circuit: "open" as const, openedAt: T + 20, nextProbeAt: T + 50, probeDelayMs: 30, updatedAt: T + 20, updatedBy: "i1" };
+    await b.saveDestinationState!(opened);
+    expect(await a.destinationStates!()).toEqual([opened]);
+  });
+
   test("a commit on one instance wakes the others (NOTIFY); other schemas' commits do not", async () => {
     const [a, b] = await instances(2);
     const [elsewhere] = await instances(1);

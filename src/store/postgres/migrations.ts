@@ -89,5 +89,23 @@ export const pgMigrations: string[] = [
     started_at BIGINT NOT NULL,
     last_seen_at BIGINT NOT NULL
   );
+
+  CREATE TABLE rate_buckets (
+    key_id TEXT PRIMARY KEY,
+    units BIGINT NOT NULL,
+    at BIGINT NOT NULL,
+    taken BOOLEAN NOT NULL
+  );
+
+  CREATE TABLE destination_state (
+    destination TEXT PRIMARY KEY,
+    paused BOOLEAN NOT NULL,
+    circuit TEXT NOT NULL,
+    opened_at BIGINT,
+    next_probe_at BIGINT,
+    probe_delay_ms BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    updated_by TEXT NOT NULL
+  );
   `,
 ];

@@ -1,5 +1,5 @@
 import { isNotNull, sql } from "drizzle-orm";
-import { bigint, bigserial, index, integer, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigint, bigserial, boolean, index, integer, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
 import type { DeliveryStatus } from "../schema.ts";
 
 // The PostgreSQL tables as drizzle sees them; migrations.ts creates them, and test/store/schema.test.ts checks that
@@ -109,6 +109,27 @@ export const instances = pgTable("instances", {
   configHash: text("config_hash").notNull(),
   startedAt: ms("started_at").notNull(),
   lastSeenAt: ms("last_seen_at").notNull(),
+});
+
+/** API-key token buckets shared by every instance (units: token-milliseconds, as auth/rate-limit.ts counts them). */
+export const rateBuckets = pgTable("rate_buckets", {
+  keyId: text("key_id").primaryKey(),
+  units: ms("units").notNull(),
+  at: ms("at").notNull(),
+  /** Whether the last request took a token. */
+  taken: boolean("taken").notNull(),
+});
+
+/** A destination's pause and circuit as every instance sees it; the latest writer wins. */
+export const destinationState = pgTable("destination_state", {
+  destination: text("destination").primaryKey(),
+  paused: boolean("paused").notNull(),
+  circuit: text("circuit").$type<"closed" | "open">().notNull(),
+  openedAt: ms("opened_at"),
+  nextProbeAt: ms("next_probe_at"),
+  probeDelayMs: ms("probe_delay_ms").notNull(),
+  updatedAt: ms("updated_at").notNull(),
+  updatedBy: text("updated_by").notNull(),
 });
 
 /** Written by migrate(): one row per applied migration. */

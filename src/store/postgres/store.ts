@@ -6,6 +6,7 @@ import { connect, describeUrl, migrate, schemaOf, unavailable, type Sql, type Tx
 import { pgDigests } from "./digests.ts";
 import { pgKeys } from "./keys.ts";
 import { pgPurgeBatch } from "./retention.ts";
+import { pgShared } from "./shared.ts";
 
 const MAX_GROUP_RECORDS = 1000;
 /** Wake-up hints for every Relay on one database; the payload is the schema, so Relays in other schemas ignore them. */
@@ -84,6 +85,7 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
       }
     };
 
+  const shared = pgShared(sql);
   const store: PostgresStore = {
     backend: "postgres",
     shared: true,
@@ -226,6 +228,12 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
       for (const r of rows) depth[r.status] = r.n;
       return depth;
     }),
+
+    heartbeat: guarded(shared.heartbeat),
+    instances: guarded(shared.instances),
+    takeRateToken: guarded(shared.takeRateToken),
+    destinationStates: guarded(shared.destinationStates),
+    saveDestinationState: guarded(shared.saveDestinationState),
 
     onCommit(listener) {
       commitListeners.add(listener);
