@@ -3,6 +3,7 @@ import type { Config, DestinationConfig } from "../config/types.ts";
 import type { Logger } from "../log.ts";
 import type { ClaimedDelivery, Settlement, Store } from "../store/types.ts";
 import * as circuit from "./circuit.ts";
+import { adopt, sharedState } from "./shared-circuit.ts";
 import { attemptDelivery } from "./attempt.ts";
 
 export interface WorkerOptions {
@@ -48,9 +49,11 @@ export function createWorker(opts: WorkerOptions) {
   const circuits = new Map<string, circuit.Circuit>();
   const circuitOf = (name: string) => circuits.get(name) ?? circuit.CLOSED;
 
-  const setCircuit = (name: string, next: circuit.Circuit, fields: Record<string, unknown> = {}) => {
-    const before = circuit.stateOf(circuitOf(name));
+  const setCircuit = (name: string, next: circuit.Circuit, fields: Record<string, unknown> = {}, share = true) => {
+    const previous = circuitOf(name);
+    const before = circuit.stateOf(previous);
     circuits.set(name, next);
+    if (share) shareCircuit(name, previous, next);
     const after = circuit.stateOf(next);
     if (before === after) return;
     if (after === "open" || after === "paused") void releaseQueued(name);
@@ -61,6 +64,27 @@ export function createWorker(opts: WorkerOptions) {
     else if (after === "open") log.warn("circuit open", { ...line, failures: next.consecutiveFailures, nextProbeAt: at(next.nextProbeAt) });
     else if (after === "half_open") log.info("circuit probing", line);
     else log.info("circuit closed", line);
+  };
+
+  // Instances sharing the store share each destination's pause and circuit: changes go out, newer ones come in.
+  const sharedSeen = new Map<string, number>();
+  const shareCircuit = (name: string, previous: circuit.Circuit, next: circuit.Circuit) => {
+    if (!store.saveDestinationState) return;
+    const now = clock.now();
+    const state = sharedState(name, next, now, store.instanceId);
+    const was = sharedState(name, previous, now, store.instanceId);
+    if (state.paused === was.paused && state.circuit === was.circuit && state.nextProbeAt === was.nextProbeAt) return;
+    sharedSeen.set(name, now);
+    void sent(store.saveDestinationState(state).catch((error) => log.error("destination state not shared", { destination: name, error: String(error) })));
+  };
+  const takeInShared = async () => {
+    if (!store.destinationStates) return;
+    for (const s of await store.destinationStates()) {
+      if (s.updatedBy === store.instanceId || s.updatedAt <= (sharedSeen.get(s.destination) ?? -1)) continue;
+      sharedSeen.set(s.destination, s.updatedAt);
+      const next = adopt(circuitOf(s.destination), s);
+      if (next !== circuitOf(s.destination)) setCircuit(s.destination, next, { by: s.updatedBy }, false);
+    }
   };
 
   let running = false;
@@ -212,6 +236,7 @@ export function createWorker(opts: WorkerOptions) {
         (released) => released > 0 && log.warn("expired leases released", { count: released }),
         (error) => log.error("lease sweep failed", { error: String(error) }),
       );
+      takeInShared().catch((error) => log.error("destination states not read", { error: String(error) }));
     }
     const destinations = opts.config().destinations;
     exhausted.clear();
@@ -326,6 +351,9 @@ export function createWorker(opts: WorkerOptions) {
     },
 
     wake,
+
+    /** Takes in the pause and circuit changes other instances shared (the loop does so every second). */
+    syncShared: takeInShared,
 
     /** Claims everything due now, sends it and settles it; for tests and one-shot draining. */
     async runOnce(): Promise<number> {
