@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 import { parseArgs } from "node:util";
 import { keysCommand } from "./auth/cli.ts";
+import { migrateCommand } from "./cli/migrate.ts";
 import { tryCommand } from "./cli/try.ts";
 import { maskUrl, routingTable } from "./config/describe.ts";
 import type { Config } from "./config/types.ts";
@@ -24,6 +25,7 @@ Usage:
   relay keys    create --name N [--scopes webhook:write,admin] [--rate-limit 600] [--source S]
   relay keys    list | revoke ID                   manage API keys (create prints the key once)
   relay health  [--port N]                         exit 0 if the relay on 127.0.0.1 answers healthy, else 1
+  relay migrate --to postgres://…                  copy the SQLite store into PostgreSQL (resumable, verified by counts)
   relay help
 
 The config path defaults to $RELAY_CONFIG, else ./relay.yaml. $RELAY_PORT overrides server.port.`;
@@ -61,6 +63,8 @@ async function main(argv: string[]): Promise<number> {
       return health((values.port as string | undefined) ?? process.env.RELAY_PORT ?? "8080");
     case "try":
       return tryCommand(rest, configPath);
+    case "migrate":
+      return migrateCommand(rest, configPath);
     case "help":
     case "--help":
     case "-h":
