@@ -11,6 +11,7 @@ export const HEADER_NAME_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
 export const VARIABLE_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$";
 export const EVENT_TYPE_PATTERN = "^(?:body\\..+|header\\..+|source)$";
 export const STATUS_PATTERN = "^[1-5](?:xx|[0-9]{2})$";
+export const POSTGRES_URL_PATTERN = "^postgres(ql)?://";
 
 /** How a value matching each pattern is described in error messages. */
 export const PATTERN_HINTS: Record<string, string> = {
@@ -20,6 +21,7 @@ export const PATTERN_HINTS: Record<string, string> = {
   [VARIABLE_NAME_PATTERN]: 'letters, digits and "_", not starting with a digit',
   [EVENT_TYPE_PATTERN]: '"body.<path>", "header.<name>" or "source"',
   [STATUS_PATTERN]: 'a status such as 200 or a class such as "2xx"',
+  [POSTGRES_URL_PATTERN]: "a URL starting with postgres:// or postgresql://",
 };
 
 const duration = (description: string, fallback?: string) =>
@@ -323,7 +325,7 @@ export const RelayYamlSchema = Type.Object(
             Type.Object(
               {
                 url: Type.String({
-                  pattern: "^postgres(ql)?://",
+                  pattern: POSTGRES_URL_PATTERN,
                   description: 'Connection URL, usually "${DATABASE_URL}": postgres://user:password@host:5432/database (?search_path=… picks a schema).',
                 }),
                 pool: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10, description: "Connections per Relay instance. Default 10." })),
