@@ -9,6 +9,11 @@ import { pgPurgeBatch } from "./retention.ts";
 import { pgShared } from "./shared.ts";
 
 const MAX_GROUP_RECORDS = 1000;
+/**
+ * Commit groups in flight at once: each waits for its WAL flush, which PostgreSQL shares between concurrent commits,
+ * so while one group waits the next is already being written.
+ */
+const GROUPS_IN_FLIGHT = 4;
 /** Wake-up hints for every Relay on one database; the payload is the schema, so Relays in other schemas ignore them. */
 const WAKE_CHANNEL = "relay_wake";
 
@@ -50,16 +55,16 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
     resolve: (r: RecordResult) => void;
     reject: (e: unknown) => void;
   }
-  // Group commit as on SQLite: one transaction at a time per instance; requests arriving meanwhile form the next.
+  // Group commit as on SQLite: requests arriving while groups are being committed form the next group.
   let queue: PendingRecord[] = [];
-  let committing: Promise<void> | null = null;
+  const committing = new Set<Promise<void>>();
   let flushScheduled = false;
 
   const flush = () => {
     flushScheduled = false;
-    if (committing || queue.length === 0) return;
+    if (committing.size >= GROUPS_IN_FLIGHT || queue.length === 0) return;
     const group = queue.splice(0, MAX_GROUP_RECORDS);
-    committing = writeGroup(sql, schema, group)
+    const commit: Promise<void> = writeGroup(sql, schema, group)
       .then(
         (outcomes) => {
           outcomes.forEach((o, i) => ("error" in o ? group[i].reject(new Error(o.error)) : group[i].resolve(o)));
@@ -71,9 +76,10 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
         },
       )
       .finally(() => {
-        committing = null;
+        committing.delete(commit);
         flush();
       });
+    committing.add(commit);
   };
 
   const guarded = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
@@ -96,7 +102,7 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
     record(event, deliveries) {
       return new Promise((resolve, reject) => {
         queue.push({ event, deliveries, resolve, reject });
-        if (!flushScheduled && !committing) {
+        if (!flushScheduled && committing.size < GROUPS_IN_FLIGHT) {
           flushScheduled = true;
           setImmediate(flush);
         }
@@ -115,6 +121,7 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
       if (limit <= 0) return [];
       return sql.begin(async (tx) => {
         let take = limit;
+        await unsynced(tx);
         if (maxInFlight !== undefined) {
           // Claims of one destination queue on this lock, so each one counts what the others already hold.
           await tx`SELECT pg_advisory_xact_lock(hashtext(${`${schema}:claim:${destination}`}))`;
@@ -154,6 +161,7 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
       const retry = settlements.filter((s) => s.outcome === "retry");
       const dead = settlements.filter((s) => s.outcome === "dead");
       await sql.begin(async (tx) => {
+        await unsynced(tx);
         await tx`INSERT INTO attempts ${tx(attempts, "delivery_id", "started_at", "duration_ms", "status_code", "response", "error")}`;
         // Only this instance's leases: a lease that expired and went to another instance is no longer ours to settle.
         if (delivered.length > 0) {
@@ -183,9 +191,12 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
 
     release: guarded(async (ids: string[]) => {
       if (ids.length === 0) return 0;
-      const r = await sql`
-        UPDATE deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL
-        WHERE id = ANY(${ids}::text[]) AND status = 'in_flight' AND lease_owner = ${owner}`;
+      const r = await sql.begin(async (tx) => {
+        await unsynced(tx);
+        return tx`
+          UPDATE deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL
+          WHERE id = ANY(${ids}::text[]) AND status = 'in_flight' AND lease_owner = ${owner}`;
+      });
       return r.count;
     }),
 
@@ -246,8 +257,8 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
 
     async close() {
       flush();
-      while (committing || queue.length > 0) {
-        if (committing) await committing;
+      while (committing.size > 0 || queue.length > 0) {
+        if (committing.size > 0) await Promise.allSettled([...committing]);
         else flush();
       }
       await listening?.unlisten().catch(() => {});
@@ -259,6 +270,14 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
     digests: pgDigests(sql, schema),
   };
   return store;
+}
+
+/**
+ * Worker bookkeeping (claims, settlements, releases) is not flushed on its own, as on SQLite: losing it to a crash of
+ * the database only means a resend, which at-least-once allows. Ingest commits always are.
+ */
+function unsynced(tx: Tx) {
+  return tx`SELECT set_config('synchronous_commit', 'off', true)`;
 }
 
 /** One commit group in one transaction; a record that fails is retried alone in a savepoint so only it fails. */
