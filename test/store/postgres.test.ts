@@ -1,7 +1,6 @@
 // What only PostgreSQL has: several instances on one database, migrations under a lock, wake-ups by NOTIFY,
 // and a database that goes away.
 import { afterAll, describe, expect, test } from "bun:test";
-import postgres from "postgres";
 import { StoreUnavailable } from "../../src/errors.ts";
 import { newId } from "../../src/ids.ts";
 import { openPostgresStore, type PostgresStore } from "../../src/store/postgres/store.ts";
