@@ -1,5 +1,6 @@
 import type { DeliveryStatus } from "./schema.ts";
 import type { Database } from "bun:sqlite";
+import { type RawAttempt, type RawDelivery, type RawEvent, toAttempt, toDelivery } from "./rows.ts";
 
 // Reads and repairs for the admin API: events, deliveries and attempts, retries, replays, stats.
 
@@ -266,7 +267,6 @@ export function adminQueries(store: { sqlite: Database }) {
       return resetDestination.run({ destination, now }).changes;
     },
 
-
     /** A test-send row, leased at once so the worker leaves it to the admin call that settles it. */
     insertTestDelivery(d: TestDelivery): void {
       insertTest.run({ id: d.id, destination: d.destination, eventType: d.eventType, body: d.body, now: d.now, leaseUntil: d.leaseUntil });
@@ -321,43 +321,6 @@ export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-interface RawEvent {
-  id: string;
-  source: string;
-  type: string;
-  received_at: number;
-  headers: string;
-  body: string;
-  idempotency_key: string | null;
-}
-
-interface RawDelivery {
-  id: string;
-  event_id: string | null;
-  digest_id: string | null;
-  route: string;
-  destination: string;
-  event_type: string;
-  status: DeliveryStatus;
-  body: string;
-  attempts: number;
-  next_attempt_at: number;
-  lease_until: number | null;
-  last_error: string | null;
-  created_at: number;
-  delivered_at: number | null;
-}
-
-interface RawAttempt {
-  id: number;
-  delivery_id: string;
-  started_at: number;
-  duration_ms: number;
-  status_code: number | null;
-  response: string | null;
-  error: string | null;
-}
-
 interface RawWindow {
   destination: string;
   sent: number;
@@ -365,33 +328,4 @@ interface RawWindow {
   p50: number;
   p95: number;
   p99: number;
-}
-
-function toDelivery(r: Omit<RawDelivery, "body">): DeliveryRow {
-  return {
-    id: r.id,
-    eventId: r.event_id,
-    digestId: r.digest_id,
-    route: r.route,
-    destination: r.destination,
-    eventType: r.event_type,
-    status: r.status,
-    attempts: r.attempts,
-    nextAttemptAt: r.next_attempt_at,
-    lastError: r.last_error,
-    createdAt: r.created_at,
-    deliveredAt: r.delivered_at,
-  };
-}
-
-function toAttempt(r: RawAttempt): AttemptRow {
-  return {
-    id: r.id,
-    deliveryId: r.delivery_id,
-    startedAt: r.started_at,
-    durationMs: r.duration_ms,
-    statusCode: r.status_code,
-    response: r.response,
-    error: r.error,
-  };
 }

@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { type RawDigest, toPart, toRecord } from "./rows.ts";
 
 // Digest verbs over the outbox. Items are `held_for_digest` delivery rows; closing a window turns
 // them into `digested` rows pointing at the digest (digest_id) and adds one `pending` delivery per
@@ -55,21 +56,6 @@ export interface DigestItem {
   route: string;
   body: string;
   createdAt: number;
-}
-
-interface RawDigest {
-  id: string;
-  destination: string;
-  window_start: number;
-  window_end: number;
-  part: number;
-  parts: number;
-  item_count: number;
-  delivery_id: string | null;
-  created_at: number;
-  status: string | null;
-  attempts: number | null;
-  last_error: string | null;
 }
 
 export type DigestTable = ReturnType<typeof digestTable>;
@@ -226,22 +212,5 @@ export function digestTable(store: { sqlite: Database }) {
     retryDigest(digestId: string, now: number): boolean {
       return resetDead.run({ id: digestId, now }).changes === 1;
     },
-  };
-}
-
-function toPart(r: RawDigest): DigestPart {
-  return { id: r.id, deliveryId: r.delivery_id, part: r.part, parts: r.parts, items: r.item_count };
-}
-
-function toRecord(r: RawDigest): DigestRecord {
-  return {
-    ...toPart(r),
-    destination: r.destination,
-    windowStart: r.window_start,
-    windowEnd: r.window_end,
-    createdAt: r.created_at,
-    status: r.delivery_id ? r.status : null,
-    attempts: r.delivery_id ? r.attempts : null,
-    lastError: r.delivery_id ? r.last_error : null,
   };
 }

@@ -2,6 +2,7 @@ import { escapeLike } from "../admin-queries.ts";
 import type { DeliveryStatus } from "../schema.ts";
 import type { AdminStore, AttemptRow, DeliveryDetail, DeliveryRow, DestinationCounts, DestinationWindow } from "../types.ts";
 import type { Fragment, Sql } from "./connect.ts";
+import { type RawAttempt, type RawDelivery, type RawEvent, toAttempt, toDelivery } from "../rows.ts";
 
 // The admin API's reads and repairs on PostgreSQL; the same answers as ../admin-queries.ts.
 
@@ -167,70 +168,4 @@ export function pgAdmin(sql: Sql, owner: string): AdminStore {
 function whereOf(sql: Sql, clauses: Fragment[]) {
   if (clauses.length === 0) return sql``;
   return clauses.slice(1).reduce((acc, c) => sql`${acc} AND ${c}`, sql`WHERE ${clauses[0]}`);
-}
-
-interface RawEvent {
-  id: string;
-  source: string;
-  type: string;
-  received_at: number;
-  headers: string;
-  body: string;
-  idempotency_key: string | null;
-}
-
-interface RawDelivery {
-  id: string;
-  event_id: string | null;
-  digest_id: string | null;
-  route: string;
-  destination: string;
-  event_type: string;
-  status: DeliveryStatus;
-  body: string;
-  attempts: number;
-  next_attempt_at: number;
-  lease_until: number | null;
-  last_error: string | null;
-  created_at: number;
-  delivered_at: number | null;
-}
-
-interface RawAttempt {
-  id: number;
-  delivery_id: string;
-  started_at: number;
-  duration_ms: number;
-  status_code: number | null;
-  response: string | null;
-  error: string | null;
-}
-
-function toDelivery(r: Omit<RawDelivery, "body">): DeliveryRow {
-  return {
-    id: r.id,
-    eventId: r.event_id,
-    digestId: r.digest_id,
-    route: r.route,
-    destination: r.destination,
-    eventType: r.event_type,
-    status: r.status,
-    attempts: r.attempts,
-    nextAttemptAt: r.next_attempt_at,
-    lastError: r.last_error,
-    createdAt: r.created_at,
-    deliveredAt: r.delivered_at,
-  };
-}
-
-function toAttempt(r: RawAttempt): AttemptRow {
-  return {
-    id: r.id,
-    deliveryId: r.delivery_id,
-    startedAt: r.started_at,
-    durationMs: r.duration_ms,
-    statusCode: r.status_code,
-    response: r.response,
-    error: r.error,
-  };
 }

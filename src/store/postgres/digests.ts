@@ -1,20 +1,6 @@
 import type { CloseWindowResult, DigestPart, DigestRecord, DigestStore } from "../types.ts";
 import type { Query, Sql } from "./connect.ts";
-
-interface RawDigest {
-  id: string;
-  destination: string;
-  window_start: number;
-  window_end: number;
-  part: number;
-  parts: number;
-  item_count: number;
-  delivery_id: string | null;
-  created_at: number;
-  status: string | null;
-  attempts: number | null;
-  last_error: string | null;
-}
+import { type RawDigest, toPart, toRecord } from "../rows.ts";
 
 /**
  * Digest windows on PostgreSQL, as ../digests.ts. Every instance's cron may fire at the same instant: closes of one
@@ -114,23 +100,5 @@ export function pgDigests(sql: Sql, schema: string): DigestStore {
         WHERE id = (SELECT delivery_id FROM digests WHERE id = ${digestId}) AND status = 'dead'`;
       return r.count === 1;
     },
-  };
-}
-
-
-function toPart(r: RawDigest): DigestPart {
-  return { id: r.id, deliveryId: r.delivery_id, part: r.part, parts: r.parts, items: r.item_count };
-}
-
-function toRecord(r: RawDigest): DigestRecord {
-  return {
-    ...toPart(r),
-    destination: r.destination,
-    windowStart: r.window_start,
-    windowEnd: r.window_end,
-    createdAt: r.created_at,
-    status: r.delivery_id ? r.status : null,
-    attempts: r.delivery_id ? r.attempts : null,
-    lastError: r.delivery_id ? r.last_error : null,
   };
 }

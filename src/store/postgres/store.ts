@@ -8,6 +8,7 @@ import { pgKeys } from "./keys.ts";
 import { insertDeliveries, WAKE_CHANNEL, writeGroup } from "./record.ts";
 import { pgPurgeBatch } from "./retention.ts";
 import { pgShared } from "./shared.ts";
+import { type RawClaimed, toClaimed } from "../rows.ts";
 
 const MAX_GROUP_RECORDS = 1000;
 /**
@@ -129,7 +130,7 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
           take = Math.min(limit, maxInFlight - n);
           if (take <= 0) return [];
         }
-        const rows = await tx<RawClaimed[]>`
+        const rows = await tx<Array<RawClaimed & { next_attempt_at: number }>>`
           WITH picked AS (
             SELECT id FROM deliveries
             WHERE status = 'pending' AND destination = ${destination} AND next_attempt_at <= ${now}
@@ -140,7 +141,7 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
           FROM picked WHERE d.id = picked.id
           RETURNING d.id, d.event_id, d.digest_id, d.route, d.destination, d.event_type, d.body, d.attempts, d.created_at,
                     d.next_attempt_at`;
-        // UPDATE … RETURNING keeps no order: the oldest due go first, as on SQLite.
+        // UPDATE … RETURNING keeps no order: the oldest due go first.
         rows.sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.id < b.id ? -1 : 1));
         return rows.map(toClaimed);
       });
@@ -277,31 +278,4 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
  */
 function unsynced(tx: Tx) {
   return tx`SELECT set_config('synchronous_commit', 'off', true)`;
-}
-
-interface RawClaimed {
-  id: string;
-  event_id: string | null;
-  digest_id: string | null;
-  route: string;
-  destination: string;
-  event_type: string;
-  body: string;
-  attempts: number;
-  created_at: number;
-  next_attempt_at: number;
-}
-
-function toClaimed(r: RawClaimed): ClaimedDelivery {
-  return {
-    id: r.id,
-    eventId: r.event_id,
-    digestId: r.digest_id,
-    route: r.route,
-    destination: r.destination,
-    eventType: r.event_type,
-    body: r.body,
-    attempts: r.attempts,
-    createdAt: r.created_at,
-  };
 }
