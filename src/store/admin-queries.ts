@@ -1,6 +1,6 @@
 import type { DeliveryStatus } from "./schema.ts";
 import type { Database } from "bun:sqlite";
-import { type RawAttempt, type RawDelivery, type RawEvent, toAttempt, toDelivery } from "./rows.ts";
+import { eventDetail, type RawAttempt, type RawDelivery, type RawEvent, toAttempt, toDelivery } from "./rows.ts";
 
 // Reads and repairs for the admin API: events, deliveries and attempts, retries, replays, stats.
 
@@ -212,25 +212,7 @@ export function adminQueries(store: { sqlite: Database }) {
     /** The event with every delivery (oldest first) and every attempt of each; null when unknown. */
     getEvent(id: string): { event: StoredEvent; deliveries: DeliveryDetail[] } | null {
       const raw = selectEvent.get({ id });
-      if (!raw) return null;
-      const history = new Map<string, AttemptRow[]>();
-      for (const a of selectEventAttempts.all({ id }).map(toAttempt)) {
-        const list = history.get(a.deliveryId) ?? [];
-        list.push(a);
-        history.set(a.deliveryId, list);
-      }
-      return {
-        event: {
-          id: raw.id,
-          source: raw.source,
-          type: raw.type,
-          receivedAt: raw.received_at,
-          headers: JSON.parse(raw.headers) as Record<string, string>,
-          body: raw.body,
-          idempotencyKey: raw.idempotency_key,
-        },
-        deliveries: selectEventDeliveries.all({ id }).map((d) => ({ ...toDelivery(d), body: d.body, history: history.get(d.id) ?? [] })),
-      };
+      return raw ? eventDetail(raw, selectEventDeliveries.all({ id }), selectEventAttempts.all({ id })) : null;
     },
 
     /** Newest first (ids sort by creation time). */

@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { type RawDigest, toPart, toRecord } from "./rows.ts";
+import { digestChunks, type RawDigest, toPart, toRecord } from "./rows.ts";
 
 // Digest verbs over the outbox. Items are `held_for_digest` delivery rows; closing a window turns
 // them into `digested` rows pointing at the digest (digest_id) and adds one `pending` delivery per
@@ -116,10 +116,7 @@ export function digestTable(store: { sqlite: Database }) {
     if (last !== null && last > end) return { created: false, digests: [], items: 0 };
 
     const held = selectHeld.all({ destination, end });
-    const size = Math.max(1, Math.floor(input.maxItems));
-    const chunks: Array<typeof held> = [];
-    for (let i = 0; i < held.length; i += size) chunks.push(held.slice(i, i + size));
-    if (chunks.length === 0) chunks.push([]);
+    const chunks = digestChunks(held, input.maxItems);
     const parts = chunks.length;
     const send = held.length > 0 || input.sendEmpty;
 

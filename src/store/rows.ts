@@ -1,4 +1,4 @@
-import type { AttemptRow, DeliveryRow } from "./admin-queries.ts";
+import type { AttemptRow, DeliveryDetail, DeliveryRow, StoredEvent } from "./admin-queries.ts";
 import type { DigestPart, DigestRecord } from "./digests.ts";
 import type { DeliveryStatus } from "./schema.ts";
 import type { ClaimedDelivery } from "./writes.ts";
@@ -127,4 +127,35 @@ export function toRecord(r: RawDigest): DigestRecord {
     attempts: r.delivery_id ? r.attempts : null,
     lastError: r.delivery_id ? r.last_error : null,
   };
+}
+
+/** An event with every delivery (oldest first) and each one's attempts, from its rows. */
+export function eventDetail(raw: RawEvent, deliveries: RawDelivery[], attempts: RawAttempt[]): { event: StoredEvent; deliveries: DeliveryDetail[] } {
+  const history = new Map<string, AttemptRow[]>();
+  for (const a of attempts.map(toAttempt)) {
+    const list = history.get(a.deliveryId) ?? [];
+    list.push(a);
+    history.set(a.deliveryId, list);
+  }
+  return {
+    event: {
+      id: raw.id,
+      source: raw.source,
+      type: raw.type,
+      receivedAt: raw.received_at,
+      headers: JSON.parse(raw.headers) as Record<string, string>,
+      body: raw.body,
+      idempotencyKey: raw.idempotency_key,
+    },
+    deliveries: deliveries.map((d) => ({ ...toDelivery(d), body: d.body, history: history.get(d.id) ?? [] })),
+  };
+}
+
+/** A window's held items as digest parts of at most `maxItems`; an empty window is one empty part. */
+export function digestChunks<T>(held: T[], maxItems: number): T[][] {
+  const size = Math.max(1, Math.floor(maxItems));
+  const chunks: T[][] = [];
+  for (let i = 0; i < held.length; i += size) chunks.push(held.slice(i, i + size));
+  if (chunks.length === 0) chunks.push([]);
+  return chunks;
 }

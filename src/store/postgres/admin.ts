@@ -1,8 +1,7 @@
 import { escapeLike } from "../admin-queries.ts";
-import type { DeliveryStatus } from "../schema.ts";
-import type { AdminStore, AttemptRow, DeliveryDetail, DeliveryRow, DestinationCounts, DestinationWindow } from "../types.ts";
+import type { AdminStore, DeliveryDetail, DestinationCounts, DestinationWindow } from "../types.ts";
 import type { Fragment, Sql } from "./connect.ts";
-import { type RawAttempt, type RawDelivery, type RawEvent, toAttempt, toDelivery } from "../rows.ts";
+import { eventDetail, type RawAttempt, type RawDelivery, type RawEvent, toAttempt, toDelivery } from "../rows.ts";
 
 // The admin API's reads and repairs on PostgreSQL; the same answers as ../admin-queries.ts.
 
@@ -53,27 +52,10 @@ export function pgAdmin(sql: Sql, owner: string): AdminStore {
     async getEvent(id) {
       const [raw] = await sql<RawEvent[]>`SELECT id, source, type, received_at, headers, body, idempotency_key FROM events WHERE id = ${id}`;
       if (!raw) return null;
-      const history = new Map<string, AttemptRow[]>();
       const attempts = await sql<RawAttempt[]>`
         SELECT a.* FROM attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.event_id = ${id} ORDER BY a.id`;
-      for (const a of attempts.map(toAttempt)) {
-        const list = history.get(a.deliveryId) ?? [];
-        list.push(a);
-        history.set(a.deliveryId, list);
-      }
       const deliveries = await sql<RawDelivery[]>`SELECT * FROM deliveries WHERE event_id = ${id} ORDER BY id`;
-      return {
-        event: {
-          id: raw.id,
-          source: raw.source,
-          type: raw.type,
-          receivedAt: raw.received_at,
-          headers: JSON.parse(raw.headers) as Record<string, string>,
-          body: raw.body,
-          idempotencyKey: raw.idempotency_key,
-        },
-        deliveries: deliveries.map((d) => ({ ...toDelivery(d), body: d.body, history: history.get(d.id) ?? [] })),
-      };
+      return eventDetail(raw, deliveries, attempts);
     },
 
     async listDeliveries(q) {

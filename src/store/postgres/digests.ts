@@ -1,6 +1,6 @@
-import type { CloseWindowResult, DigestPart, DigestRecord, DigestStore } from "../types.ts";
+import type { CloseWindowResult, DigestPart, DigestStore } from "../types.ts";
 import type { Query, Sql } from "./connect.ts";
-import { type RawDigest, toPart, toRecord } from "../rows.ts";
+import { digestChunks, type RawDigest, toPart, toRecord } from "../rows.ts";
 
 /**
  * Digest windows on PostgreSQL, as ../digests.ts. Every instance's cron may fire at the same instant: closes of one
@@ -29,10 +29,7 @@ export function pgDigests(sql: Sql, schema: string): DigestStore {
         const held: Array<{ id: string; body: string }> = await tx<{ id: string; body: string }[]>`
           SELECT id, body FROM deliveries WHERE status = 'held_for_digest' AND destination = ${destination}
           AND created_at <= ${end} ORDER BY created_at, id`;
-        const size = Math.max(1, Math.floor(input.maxItems));
-        const chunks: Array<typeof held> = [];
-        for (let i = 0; i < held.length; i += size) chunks.push(held.slice(i, i + size));
-        if (chunks.length === 0) chunks.push([]);
+        const chunks = digestChunks(held, input.maxItems);
         const parts = chunks.length;
         const send = held.length > 0 || input.sendEmpty;
 

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Store } from "../types.ts";
-import type { ClaimedDelivery, RecordInput, RecordResult, Settlement } from "../writes.ts";
+import type { RecordInput, RecordResult, Settlement } from "../writes.ts";
 import { pgAdmin } from "./admin.ts";
 import { connect, describeUrl, migrate, schemaOf, unavailable, type Sql, type Tx } from "./connect.ts";
 import { pgDigests } from "./digests.ts";
