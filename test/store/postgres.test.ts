@@ -110,6 +110,26 @@ suite("PostgreSQL with several instances", () => {
     expect((await a.admin.listDeliveries({ limit: 10 })).items.filter((d) => d.route === "digest")).toHaveLength(1);
   });
 
+  test("retention runs on one instance at a time: a batch finding another at work does nothing", async () => {
+    const [a, b] = await instances(2);
+    const old = event({ id: "evt_0001" });
+    const d = delivery();
+    await a.record(old, [d]);
+    await a.claim("crm", 1, T, 1000);
+    await a.settle([{ deliveryId: d.id, attempt: attempt(), outcome: "delivered", at: T }]);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const holding = a.sql.begin(async (tx) => {
+      await tx`SELECT pg_advisory_xact_lock(hashtext(${`${a.schema}:retention`}))`;
+      await held;
+    });
+    await Bun.sleep(50);
+    expect(await b.purgeBatch("evt_0005", "", 10)).toEqual({ scanned: 0, events: 0, deliveries: 0, attempts: 0, cursor: "" });
+    release();
+    await holding;
+    expect(await b.purgeBatch("evt_0005", "", 10)).toMatchObject({ scanned: 1, events: 1 });
+  });
+
   test("an API key's rate limit is one bucket for every instance", async () => {
     const [a, b, c] = await instances(3);
     const takes = await Promise.all([a, b, c, a, b, c].map((s) => s.takeRateToken!("key1", 4, T)));

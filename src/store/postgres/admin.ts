@@ -1,50 +1,70 @@
+import { and, asc, count, desc, eq, gte, inArray, isNotNull, lt, max, ne, sql as raw, type SQL } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/postgres-js";
 import { escapeLike } from "../admin-queries.ts";
-import type { AdminStore, DeliveryDetail, DestinationCounts, DestinationWindow } from "../types.ts";
-import type { Fragment, Sql } from "./connect.ts";
-import { eventDetail, type RawAttempt, type RawDelivery, type RawEvent, toAttempt, toDelivery } from "../rows.ts";
+import { eventDetail, type RawAttempt, type RawDelivery, type RawEvent } from "../rows.ts";
+import type { AdminStore, DestinationCounts, DestinationWindow } from "../types.ts";
+import type { Sql } from "./connect.ts";
+import { attempts, deliveries, events } from "./schema.ts";
 
-// The admin API's reads and repairs on PostgreSQL; the same answers as ../admin-queries.ts.
+// The admin API's reads and repairs on PostgreSQL, through drizzle where the query is plain; the same answers as
+// ../admin-queries.ts.
 
-const LIST_COLUMNS = [
-  "id", "event_id", "digest_id", "route", "destination", "event_type", "status", "attempts", "next_attempt_at", "lease_until",
-  "last_error", "created_at", "delivered_at",
-] as const;
+/** A delivery as the admin API lists it (every column but the body). */
+const deliveryRow = {
+  id: deliveries.id,
+  eventId: deliveries.eventId,
+  digestId: deliveries.digestId,
+  route: deliveries.route,
+  destination: deliveries.destination,
+  eventType: deliveries.eventType,
+  status: deliveries.status,
+  attempts: deliveries.attempts,
+  nextAttemptAt: deliveries.nextAttemptAt,
+  lastError: deliveries.lastError,
+  createdAt: deliveries.createdAt,
+  deliveredAt: deliveries.deliveredAt,
+};
+
+/** An admin's retry: back in line at `now`, the attempt counter restarted (the history stays). */
+const retried = (now: number) => ({ status: "pending" as const, attempts: 0, nextAttemptAt: now, leaseUntil: null, leaseOwner: null, lastError: null });
 
 export function pgAdmin(sql: Sql, owner: string): AdminStore {
-  const deliveryCounts = async (ids: string[]) => {
-    const counts = new Map<string, Record<string, number>>(ids.map((id) => [id, {}]));
-    if (ids.length === 0) return counts;
-    const rows = await sql<{ event_id: string; status: string; n: number }[]>`
-      SELECT event_id, status, count(*) AS n FROM deliveries WHERE event_id = ANY(${ids}::text[]) GROUP BY event_id, status`;
-    for (const r of rows) counts.get(r.event_id)![r.status] = r.n;
-    return counts;
-  };
-
-  const getDelivery = async (id: string): Promise<DeliveryDetail | null> => {
-    const [raw] = await sql<RawDelivery[]>`SELECT * FROM deliveries WHERE id = ${id}`;
-    if (!raw) return null;
-    const history = await sql<RawAttempt[]>`SELECT * FROM attempts WHERE delivery_id = ${id} ORDER BY id`;
-    return { ...toDelivery(raw), body: raw.body, history: history.map(toAttempt) };
-  };
+  const db = drizzle(sql);
+  const where = (conditions: Array<SQL | undefined>) => and(...conditions.filter((c) => c !== undefined));
 
   return {
     async listEvents(q) {
-      const where = [
-        q.source === undefined ? null : sql`source = ${q.source}`,
-        q.type === undefined ? null : sql`type = ${q.type}`,
-        q.sinceId === undefined ? null : sql`id >= ${q.sinceId}`,
-        q.untilId === undefined ? null : sql`id < ${q.untilId}`,
-        q.cursor === undefined ? null : sql`id < ${q.cursor}`,
-        // Case-insensitive as SQLite's LIKE (which folds ASCII only; ILIKE folds every letter).
-        q.text === undefined ? null : sql`body ILIKE ${`%${escapeLike(q.text)}%`} ESCAPE '\\'`,
-        q.status === undefined ? null : sql`id IN (SELECT event_id FROM deliveries WHERE status = ${q.status} AND event_id IS NOT NULL)`,
-      ].filter((c): c is Fragment => c !== null);
-      const rows = await sql<{ id: string; source: string; type: string; received_at: number }[]>`
-        SELECT id, source, type, received_at FROM events ${whereOf(sql, where)} ORDER BY id DESC LIMIT ${q.limit + 1}`;
+      const rows = await db
+        .select({ id: events.id, source: events.source, type: events.type, receivedAt: events.receivedAt })
+        .from(events)
+        .where(
+          where([
+            q.source === undefined ? undefined : eq(events.source, q.source),
+            q.type === undefined ? undefined : eq(events.type, q.type),
+            q.sinceId === undefined ? undefined : gte(events.id, q.sinceId),
+            q.untilId === undefined ? undefined : lt(events.id, q.untilId),
+            q.cursor === undefined ? undefined : lt(events.id, q.cursor),
+            // Case-insensitive as SQLite's LIKE (which folds ASCII only; ILIKE folds every letter).
+            q.text === undefined ? undefined : raw`${events.body} ILIKE ${`%${escapeLike(q.text)}%`} ESCAPE '\\'`,
+            q.status === undefined
+              ? undefined
+              : inArray(events.id, db.select({ id: deliveries.eventId }).from(deliveries).where(and(eq(deliveries.status, q.status), isNotNull(deliveries.eventId)))),
+          ]),
+        )
+        .orderBy(desc(events.id))
+        .limit(q.limit + 1);
       const page = rows.slice(0, q.limit);
-      const counts = await deliveryCounts(page.map((r) => r.id));
+      const counts = new Map<string, Record<string, number>>(page.map((r) => [r.id, {}]));
+      if (page.length > 0) {
+        const grouped = await db
+          .select({ eventId: deliveries.eventId, status: deliveries.status, n: count() })
+          .from(deliveries)
+          .where(inArray(deliveries.eventId, [...counts.keys()]))
+          .groupBy(deliveries.eventId, deliveries.status);
+        for (const c of grouped) counts.get(c.eventId!)![c.status] = c.n;
+      }
       return {
-        items: page.map((r) => ({ id: r.id, source: r.source, type: r.type, receivedAt: r.received_at, deliveries: counts.get(r.id)! })),
+        items: page.map((r) => ({ ...r, deliveries: counts.get(r.id)! })),
         nextCursor: rows.length > q.limit ? page[page.length - 1].id : null,
       };
     },
@@ -59,57 +79,78 @@ export function pgAdmin(sql: Sql, owner: string): AdminStore {
     },
 
     async listDeliveries(q) {
-      const where = [
-        q.status === undefined ? null : sql`status = ${q.status}`,
-        q.destination === undefined ? null : sql`destination = ${q.destination}`,
-        q.cursor === undefined ? null : sql`id < ${q.cursor}`,
-      ].filter((c): c is Fragment => c !== null);
-      const rows = await sql<Omit<RawDelivery, "body">[]>`
-        SELECT ${sql(LIST_COLUMNS)} FROM deliveries ${whereOf(sql, where)} ORDER BY id DESC LIMIT ${q.limit + 1}`;
-      const page = rows.slice(0, q.limit).map(toDelivery);
+      const rows = await db
+        .select(deliveryRow)
+        .from(deliveries)
+        .where(
+          where([
+            q.status === undefined ? undefined : eq(deliveries.status, q.status),
+            q.destination === undefined ? undefined : eq(deliveries.destination, q.destination),
+            q.cursor === undefined ? undefined : lt(deliveries.id, q.cursor),
+          ]),
+        )
+        .orderBy(desc(deliveries.id))
+        .limit(q.limit + 1);
+      const page = rows.slice(0, q.limit);
       return { items: page, nextCursor: rows.length > q.limit ? page[page.length - 1].id : null };
     },
 
-    getDelivery,
+    async getDelivery(id) {
+      const [row] = await db.select({ ...deliveryRow, body: deliveries.body }).from(deliveries).where(eq(deliveries.id, id));
+      if (!row) return null;
+      const history = await db.select().from(attempts).where(eq(attempts.deliveryId, id)).orderBy(asc(attempts.id));
+      return { ...row, history };
+    },
 
     async retryDelivery(id, now) {
-      const [row] = await sql<{ status: string; body: string }[]>`SELECT status, body FROM deliveries WHERE id = ${id}`;
+      const [row] = await db.select({ status: deliveries.status, body: deliveries.body }).from(deliveries).where(eq(deliveries.id, id));
       if (!row) return "not_found";
       if (row.status !== "dead") return "not_dead";
       if (row.body === "") return "no_body";
-      const r = await sql`
-        UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ${now}, lease_until = NULL, lease_owner = NULL,
-          last_error = NULL
-        WHERE id = ${id} AND status = 'dead' AND body <> ''`;
-      return r.count === 1 ? "retried" : "not_dead";
+      const done = await db
+        .update(deliveries)
+        .set(retried(now))
+        .where(and(eq(deliveries.id, id), eq(deliveries.status, "dead"), ne(deliveries.body, "")))
+        .returning({ id: deliveries.id });
+      return done.length === 1 ? "retried" : "not_dead";
     },
 
     async retryDead(destination, now) {
-      const r = await sql`
-        UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ${now}, lease_until = NULL, lease_owner = NULL,
-          last_error = NULL
-        WHERE status = 'dead' AND destination = ${destination} AND body <> ''`;
-      return r.count;
+      const done = await db
+        .update(deliveries)
+        .set(retried(now))
+        .where(and(eq(deliveries.status, "dead"), eq(deliveries.destination, destination), ne(deliveries.body, "")))
+        .returning({ id: deliveries.id });
+      return done.length;
     },
 
     async insertTestDelivery(d) {
-      await sql`
-        INSERT INTO deliveries (id, event_id, route, destination, event_type, status, body, attempts, next_attempt_at, lease_until,
-          lease_owner, created_at)
-        VALUES (${d.id}, NULL, 'test-send', ${d.destination}, ${d.eventType}, 'in_flight', ${d.body}, 0, ${d.now}, ${d.leaseUntil},
-          ${owner}, ${d.now})`;
+      await db.insert(deliveries).values({
+        id: d.id,
+        route: "test-send",
+        destination: d.destination,
+        eventType: d.eventType,
+        status: "in_flight",
+        body: d.body,
+        nextAttemptAt: d.now,
+        leaseUntil: d.leaseUntil,
+        leaseOwner: owner,
+        createdAt: d.now,
+      });
     },
 
     async storedDestinations() {
-      const rows = await sql<{ name: string }[]>`SELECT DISTINCT destination AS name FROM deliveries ORDER BY destination`;
+      const rows = await db.selectDistinct({ name: deliveries.destination }).from(deliveries).orderBy(asc(deliveries.destination));
       return rows.map((r) => r.name);
     },
 
     async openCounts() {
       const out = new Map<string, DestinationCounts>();
-      const rows = await sql<{ destination: string; status: string; n: number }[]>`
-        SELECT destination, status, count(*) AS n FROM deliveries
-        WHERE status IN ('pending', 'in_flight', 'dead', 'held_for_digest') GROUP BY destination, status`;
+      const rows = await db
+        .select({ destination: deliveries.destination, status: deliveries.status, n: count() })
+        .from(deliveries)
+        .where(inArray(deliveries.status, ["pending", "in_flight", "dead", "held_for_digest"]))
+        .groupBy(deliveries.destination, deliveries.status);
       for (const r of rows) {
         const c = out.get(r.destination) ?? { pending: 0, inFlight: 0, dead: 0, held: 0 };
         if (r.status === "pending") c.pending = r.n;
@@ -140,14 +181,11 @@ export function pgAdmin(sql: Sql, owner: string): AdminStore {
     },
 
     async lastDeliveredAt(destination) {
-      const [row] = await sql<{ at: number | null }[]>`
-        SELECT max(delivered_at) AS at FROM deliveries WHERE destination = ${destination} AND delivered_at IS NOT NULL`;
+      const [row] = await db
+        .select({ at: max(deliveries.deliveredAt) })
+        .from(deliveries)
+        .where(and(eq(deliveries.destination, destination), isNotNull(deliveries.deliveredAt)));
       return row?.at ?? null;
     },
   };
-}
-
-function whereOf(sql: Sql, clauses: Fragment[]) {
-  if (clauses.length === 0) return sql``;
-  return clauses.slice(1).reduce((acc, c) => sql`${acc} AND ${c}`, sql`WHERE ${clauses[0]}`);
 }

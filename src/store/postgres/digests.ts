@@ -1,5 +1,8 @@
+import { and, asc, count, eq, lte, min, sql as raw } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/postgres-js";
 import type { CloseWindowResult, DigestPart, DigestStore } from "../types.ts";
 import type { Query, Sql } from "./connect.ts";
+import { deliveries, digests as digestParts } from "./schema.ts";
 import { digestChunks, type RawDigest, toPart, toRecord } from "../rows.ts";
 
 /**
@@ -8,6 +11,8 @@ import { digestChunks, type RawDigest, toPart, toRecord } from "../rows.ts";
  * index on (destination, window_end, part) stands behind that).
  */
 export function pgDigests(sql: Sql, schema: string): DigestStore {
+  const db = drizzle(sql);
+  const held = (destination: string) => and(eq(deliveries.status, "held_for_digest"), eq(deliveries.destination, destination));
   const selectWindow = (q: Query, destination: string, end: number) => q<RawDigest[]>`
     SELECT g.*, d.status, d.attempts, d.last_error FROM digests g LEFT JOIN deliveries d ON d.id = g.delivery_id
     WHERE g.destination = ${destination} AND g.window_end = ${end} ORDER BY g.part`;
@@ -62,14 +67,12 @@ export function pgDigests(sql: Sql, schema: string): DigestStore {
     lastClosedWindowEnd: (destination) => lastEnd(sql, destination),
 
     async oldestHeldAt(destination) {
-      const [row] = await sql<{ at: number | null }[]>`
-        SELECT min(created_at) AS at FROM deliveries WHERE status = 'held_for_digest' AND destination = ${destination}`;
+      const [row] = await db.select({ at: min(deliveries.createdAt) }).from(deliveries).where(held(destination));
       return row?.at ?? null;
     },
 
     async heldCount(destination, upTo) {
-      const [row] = await sql<{ n: number }[]>`
-        SELECT count(*) AS n FROM deliveries WHERE status = 'held_for_digest' AND destination = ${destination} AND created_at <= ${upTo}`;
+      const [row] = await db.select({ n: count() }).from(deliveries).where(and(held(destination), lte(deliveries.createdAt, upTo)));
       return row?.n ?? 0;
     },
 
@@ -84,18 +87,21 @@ export function pgDigests(sql: Sql, schema: string): DigestStore {
     },
 
     async digestItems(digestId) {
-      const rows = await sql<{ id: string; event_id: string | null; route: string; body: string; created_at: number }[]>`
-        SELECT id, event_id, route, body, created_at FROM deliveries WHERE digest_id = ${digestId} AND status = 'digested'
-        ORDER BY created_at, id`;
-      return rows.map((r) => ({ id: r.id, eventId: r.event_id, route: r.route, body: r.body, createdAt: r.created_at }));
+      return db
+        .select({ id: deliveries.id, eventId: deliveries.eventId, route: deliveries.route, body: deliveries.body, createdAt: deliveries.createdAt })
+        .from(deliveries)
+        .where(and(eq(deliveries.digestId, digestId), eq(deliveries.status, "digested")))
+        .orderBy(asc(deliveries.createdAt), asc(deliveries.id));
     },
 
     async retryDigest(digestId, now) {
-      const r = await sql`
-        UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ${now}, lease_until = NULL, lease_owner = NULL,
-          last_error = NULL
-        WHERE id = (SELECT delivery_id FROM digests WHERE id = ${digestId}) AND status = 'dead'`;
-      return r.count === 1;
+      const part = db.select({ id: digestParts.deliveryId }).from(digestParts).where(eq(digestParts.id, digestId));
+      const done = await db
+        .update(deliveries)
+        .set({ status: "pending", attempts: 0, nextAttemptAt: now, leaseUntil: null, leaseOwner: null, lastError: null })
+        .where(and(eq(deliveries.id, raw`(${part})`), eq(deliveries.status, "dead")))
+        .returning({ id: deliveries.id });
+      return done.length === 1;
     },
   };
 }
