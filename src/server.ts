@@ -126,7 +126,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
     sourceUrls: () => sourceUrls,
     /** Applies a new valid config: routes, destinations and sources change without a restart. */
     async reload(next: Config) {
-      if (next.storage.path !== config.storage.path || next.server.port !== config.server.port || next.server.host !== config.server.host) {
+      if (next.storage.path !== config.storage.path || next.storage.postgres?.url !== config.storage.postgres?.url || next.server.port !== config.server.port || next.server.host !== config.server.host) {
         log.warn("storage and server settings apply at the next restart", { file: next.file });
       }
       config = next;
