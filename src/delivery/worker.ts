@@ -100,12 +100,19 @@ export function createWorker(opts: WorkerOptions) {
     write.finally(() => writing.delete(write));
     return write;
   };
+  // Attempts that ended but whose settlement is not written yet: still in_flight in the store, no longer at the receiver.
+  const settling = new Map<string, Set<string>>();
+  const settled = (batch: Array<{ dest: DestinationConfig; d: ClaimedDelivery }>) => {
+    for (const { dest, d } of batch) settling.get(dest.name)?.delete(d.id);
+    // A shared store counts those rows in its caps until now: the freed room is claimed at once.
+    if (store.shared) wakeSoon();
+  };
   const flushSettlements = (): Promise<void> => {
     settleScheduled = false;
     const batch = settleQueue;
     settleQueue = [];
     if (batch.length === 0) return Promise.resolve();
-    return sent(store.settle(batch.map((b) => b.s)).then(
+    return sent(store.settle(batch.map((b) => b.s)).finally(() => settled(batch)).then(
       () => {
         for (const { s, dest, d } of batch) {
           logSettlement(log, s, dest, d);
@@ -126,6 +133,7 @@ export function createWorker(opts: WorkerOptions) {
       status: s.attempt.statusCode,
     });
     settleQueue.push({ s, dest, d });
+    if (store.shared) settling.set(dest.name, (settling.get(dest.name) ?? new Set<string>()).add(d.id));
     if (!settleScheduled) {
       settleScheduled = true;
       setTimeout(flushSettlements, batchMs);
@@ -187,7 +195,7 @@ export function createWorker(opts: WorkerOptions) {
     const forClosedCircuit = circuitOf(dest.name).status === "closed";
     const claimed = store
       // Instances sharing the outbox count each other's leases in the claim, so the cap holds in total.
-      .claim(dest.name, want, now, leaseUntil - now, store.shared ? dest.concurrency : undefined)
+      .claim(dest.name, want, now, leaseUntil - now, store.shared ? { max: dest.concurrency, finished: [...(settling.get(dest.name) ?? [])] } : undefined)
       .then(
         (rows) => {
           if (rows.length < want) exhausted.add(dest.name);

@@ -41,6 +41,13 @@ export interface InstanceRecord {
   lastSeenAt: number;
 }
 
+/** A per-destination limit counted in the claim, over every instance. */
+export interface InFlightCap {
+  max: number;
+  /** The caller's rows whose attempt has ended but whose settlement is not written yet: not in flight, not counted. */
+  finished?: string[];
+}
+
 export type RateDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
 /** A destination's pause and circuit as shared by every instance (PostgreSQL); the latest update wins. */
@@ -119,10 +126,10 @@ export interface Store {
   /** New outbox rows for an event already stored (a replay), in one durable transaction. */
   addDeliveries(event: { id: string; type: string }, rows: NewDelivery[], createdAt: number): Promise<void>;
   /**
-   * Leases up to `limit` due deliveries of one destination until `now + leaseMs`; with `maxInFlight`, never so many
-   * that the destination's in-flight rows (every holder's) exceed it.
+   * Leases up to `limit` due deliveries of one destination until `now + leaseMs`; with `cap`, never so many that
+   * the destination's in-flight rows (every holder's) exceed `cap.max`.
    */
-  claim(destination: string, limit: number, now: number, leaseMs: number, maxInFlight?: number): Promise<ClaimedDelivery[]>;
+  claim(destination: string, limit: number, now: number, leaseMs: number, cap?: InFlightCap): Promise<ClaimedDelivery[]>;
   /** Records attempts and their outcomes, all in one transaction. */
   settle(settlements: Settlement[]): Promise<void>;
   /** Claimed deliveries that were never sent go back in line at once. */

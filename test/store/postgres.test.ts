@@ -53,7 +53,7 @@ suite("PostgreSQL with several instances", () => {
   test("concurrent claims never lease a row twice, and the per-destination cap holds in total", async () => {
     const [a, b, c] = await instances(3);
     await a.record(event(), Array.from({ length: 40 }, () => delivery("crm")));
-    const claims = await Promise.all([a, b, c, a, b, c].map((s) => s.claim("crm", 10, T, 30_000, 7)));
+    const claims = await Promise.all([a, b, c, a, b, c].map((s) => s.claim("crm", 10, T, 30_000, { max: 7 })));
     const ids = claims.flat().map((d) => d.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).toHaveLength(7);

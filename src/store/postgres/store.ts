@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Store } from "../types.ts";
+import type { InFlightCap, Store } from "../types.ts";
 import type { RecordInput, RecordResult, Settlement } from "../writes.ts";
 import { pgAdmin } from "./admin.ts";
 import { connect, describeUrl, migrate, schemaOf, unavailable, type Sql, type Tx } from "./connect.ts";
@@ -117,17 +117,18 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
       });
     }),
 
-    claim: guarded(async (destination: string, limit: number, now: number, leaseMs: number, maxInFlight?: number) => {
+    claim: guarded(async (destination: string, limit: number, now: number, leaseMs: number, cap?: InFlightCap) => {
       if (limit <= 0) return [];
       return sql.begin(async (tx) => {
         let take = limit;
         await unsynced(tx);
-        if (maxInFlight !== undefined) {
+        if (cap !== undefined) {
           // Claims of one destination queue on this lock, so each one counts what the others already hold.
           await tx`SELECT pg_advisory_xact_lock(hashtext(${`${schema}:claim:${destination}`}))`;
           const [{ n }] = await tx<{ n: number }[]>`
-            SELECT count(*) AS n FROM deliveries WHERE status = 'in_flight' AND destination = ${destination}`;
-          take = Math.min(limit, maxInFlight - n);
+            SELECT count(*) AS n FROM deliveries WHERE status = 'in_flight' AND destination = ${destination}
+            AND id <> ALL(${cap.finished ?? []}::text[])`;
+          take = Math.min(limit, cap.max - n);
           if (take <= 0) return [];
         }
         const rows = await tx<Array<RawClaimed & { next_attempt_at: number }>>`
@@ -149,44 +150,33 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
 
     settle: guarded(async (settlements: Settlement[]) => {
       if (settlements.length === 0) return;
-      const attempts = settlements.map((s) => ({
-        delivery_id: s.deliveryId,
-        started_at: s.attempt.startedAt,
-        duration_ms: s.attempt.durationMs,
-        status_code: s.attempt.statusCode,
-        response: s.attempt.response,
-        error: s.attempt.error,
-      }));
-      const delivered = settlements.filter((s) => s.outcome === "delivered");
-      const retry = settlements.filter((s) => s.outcome === "retry");
-      const dead = settlements.filter((s) => s.outcome === "dead");
-      await sql.begin(async (tx) => {
-        await unsynced(tx);
-        await tx`INSERT INTO attempts ${tx(attempts, "delivery_id", "started_at", "duration_ms", "status_code", "response", "error")}`;
-        // Only this instance's leases: a lease that expired and went to another instance is no longer ours to settle.
-        if (delivered.length > 0) {
-          await tx`
-            UPDATE deliveries d SET status = 'delivered', attempts = d.attempts + 1, delivered_at = v.at,
-              lease_until = NULL, lease_owner = NULL, last_error = NULL
-            FROM unnest(${delivered.map((s) => s.deliveryId)}::text[], ${delivered.map((s) => s.at)}::bigint[]) AS v(id, at)
-            WHERE d.id = v.id AND d.status = 'in_flight' AND d.lease_owner = ${owner}`;
-        }
-        if (retry.length > 0) {
-          await tx`
-            UPDATE deliveries d SET status = 'pending', attempts = d.attempts + 1, next_attempt_at = v.next,
-              lease_until = NULL, lease_owner = NULL, last_error = v.error
-            FROM unnest(${retry.map((s) => s.deliveryId)}::text[], ${retry.map((s) => s.nextAttemptAt)}::bigint[],
-                        ${retry.map((s) => s.error)}::text[]) AS v(id, next, error)
-            WHERE d.id = v.id AND d.status = 'in_flight' AND d.lease_owner = ${owner}`;
-        }
-        if (dead.length > 0) {
-          await tx`
-            UPDATE deliveries d SET status = 'dead', attempts = d.attempts + 1, lease_until = NULL, lease_owner = NULL,
-              last_error = v.error
-            FROM unnest(${dead.map((s) => s.deliveryId)}::text[], ${dead.map((s) => s.error)}::text[]) AS v(id, error)
-            WHERE d.id = v.id AND d.status = 'in_flight' AND d.lease_owner = ${owner}`;
-        }
-      });
+      const col = <T>(f: (s: Settlement) => T) => settlements.map(f);
+      // One statement: the attempts, then every outcome; only this instance's leases (a lease that expired and went
+      // to another instance is no longer ours to settle).
+      await sql`
+        WITH cfg AS (SELECT set_config('synchronous_commit', 'off', true)),
+        v AS (
+          SELECT * FROM unnest(
+            ${col((s) => s.deliveryId)}::text[], ${col((s) => s.outcome)}::text[],
+            ${col((s) => (s.outcome === "delivered" ? s.at : null))}::bigint[],
+            ${col((s) => (s.outcome === "retry" ? s.nextAttemptAt : null))}::bigint[],
+            ${col((s) => (s.outcome === "delivered" ? null : s.error))}::text[],
+            ${col((s) => s.attempt.startedAt)}::bigint[], ${col((s) => s.attempt.durationMs)}::int[],
+            ${col((s) => s.attempt.statusCode)}::int[], ${col((s) => s.attempt.response)}::text[], ${col((s) => s.attempt.error)}::text[]
+          ) AS v(id, outcome, at, next, error, started_at, duration_ms, status_code, response, attempt_error)
+        ),
+        a AS (
+          INSERT INTO attempts (delivery_id, started_at, duration_ms, status_code, response, error)
+          SELECT id, started_at, duration_ms, status_code, response, attempt_error FROM v
+        )
+        UPDATE deliveries d SET
+          status = CASE v.outcome WHEN 'delivered' THEN 'delivered' WHEN 'retry' THEN 'pending' ELSE 'dead' END,
+          attempts = d.attempts + 1,
+          delivered_at = CASE WHEN v.outcome = 'delivered' THEN v.at ELSE d.delivered_at END,
+          next_attempt_at = CASE WHEN v.outcome = 'retry' THEN v.next ELSE d.next_attempt_at END,
+          lease_until = NULL, lease_owner = NULL, last_error = v.error
+        FROM v, cfg
+        WHERE d.id = v.id AND d.status = 'in_flight' AND d.lease_owner = ${owner}`;
     }),
 
     release: guarded(async (ids: string[]) => {
