@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { instanceWarnings } from "../../src/admin/instances.ts";
-import { admin, startHarness, T0, TEST_YAML, type Harness } from "../auth/harness.ts";
+import { admin, createKeyViaApi, startHarness, T0, TEST_YAML, type Harness } from "../auth/harness.ts";
 import { postgresEnabled, testSchema } from "../support/postgres.ts";
 
 const row = (id: string, version: string, configHash: string, lastSeenAt: number) => ({ id, version, configHash, startedAt: 0, lastSeenAt });
@@ -58,5 +58,17 @@ describe("GET /api/instances on SQLite", () => {
     const health = await a.call("GET", "/api/health");
     expect(health.status).toBe(200);
     expect(health.json.warnings).toEqual([expect.stringMatching(/^live instances run different configs/)]);
+  });
+
+  test("an API key's rate limit holds across instances: one bucket, whichever instance is asked", async () => {
+    const [a, b] = harnesses;
+    const { key } = await createKeyViaApi(a, { name: "shared", scopes: ["webhook:write"], source: "chat", rateLimitPerMinute: 2 });
+    const send = (h: Harness) => h.call("POST", "/api/webhook/chat-url-id", { headers: { "x-api-key": key }, body: { type: "message" } });
+    expect((await send(a)).status).toBe(202);
+    expect((await send(b)).status).toBe(202);
+    const limited = await send(a);
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("retry-after")).toBe("30");
+    expect((await send(b)).status).toBe(429);
   });
 });
