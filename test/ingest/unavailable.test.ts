@@ -1,7 +1,7 @@
 // A database that goes away while Relay runs: ingest answers 503 with Retry-After (nothing acknowledged that is not
 // stored), health says unhealthy, and both recover by themselves once the database is back.
 import { describe, expect, test } from "bun:test";
-import { startHarness, TEST_YAML } from "../auth/harness.ts";
+import { admin, startHarness, TEST_YAML } from "../auth/harness.ts";
 import { POSTGRES_URL, postgresEnabled, testSchema } from "../support/postgres.ts";
 import { tcpProxy } from "../support/tcp-proxy.ts";
 
@@ -24,6 +24,10 @@ import { tcpProxy } from "../support/tcp-proxy.ts";
       expect(down.headers.get("retry-after")).toMatch(/^\d+$/);
       expect(down.json).toEqual({ error: "the database is unreachable; try again shortly" });
       expect((await h.call("GET", "/api/health")).status).toBe(503);
+      // The admin API too: a lost database is a 503 to try again, never a 500.
+      const listed = await h.call("GET", "/api/events", { headers: admin });
+      expect(listed.status).toBe(503);
+      expect(listed.headers.get("retry-after")).toMatch(/^\d+$/);
       proxy.start();
       let status = 0;
       for (let i = 0; i < 50 && status !== 202; i++) {

@@ -47,7 +47,9 @@ export function connect(url: string, max: number): Sql {
 
 /** True for errors that mean "the database is not there right now" rather than "this statement is wrong". */
 export function isConnectionError(error: unknown): boolean {
-  const code = (error as { code?: string } | null)?.code ?? "";
+  // drizzle wraps the driver's error in its own, with the original as the cause.
+  const e = error as { code?: string; cause?: { code?: string } } | null;
+  const code = e?.code ?? e?.cause?.code ?? "";
   return (
     code === "ECONNREFUSED" ||
     code === "ECONNRESET" ||

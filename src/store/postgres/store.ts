@@ -91,6 +91,11 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
       }
     };
 
+  /** Every method of `verbs`, a lost connection answered as 503 like the rest. */
+  const guardedAll = <T extends object>(verbs: T): T =>
+    Object.fromEntries(
+      Object.entries(verbs).map(([name, fn]) => [name, guarded((fn as (...a: unknown[]) => Promise<unknown>).bind(verbs))]),
+    ) as T;
   const shared = pgShared(sql);
   const store: PostgresStore = {
     backend: "postgres",
@@ -252,12 +257,13 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
         else flush();
       }
       await listening?.unlisten().catch(() => {});
-      await sql.end({ timeout: 5 });
+      // Our own writes are answered by now; a query the driver left pending after a lost connection is not waited for.
+      await sql.end({ timeout: 1 });
     },
 
-    admin: pgAdmin(sql, owner),
-    keys: pgKeys(sql),
-    digests: pgDigests(sql, schema),
+    admin: guardedAll(pgAdmin(sql, owner)),
+    keys: guardedAll(pgKeys(sql)),
+    digests: guardedAll(pgDigests(sql, schema)),
   };
   return store;
 }
