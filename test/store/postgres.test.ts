@@ -143,6 +143,7 @@ suite("PostgreSQL with several instances", () => {
     const [a, b] = await instances(2);
     await a.heartbeat({ id: a.instanceId, version: "1.0.0", configHash: "aaa", startedAt: T }, T + 5);
     await b.heartbeat({ id: b.instanceId, version: "1.0.1", configHash: "aaa", startedAt: T + 1 }, T + 6);
+    await a.heartbeat({ id: "gone", version: "0.9.0", configHash: "old", startedAt: T - 9e9 }, T - 8 * 24 * 3_600_000);
     await a.heartbeat({ id: a.instanceId, version: "1.0.0", configHash: "aaa", startedAt: T }, T + 10);
     expect(await b.instances()).toEqual([
       { id: "i0", version: "1.0.0", configHash: "aaa", startedAt: T, lastSeenAt: T + 10 },

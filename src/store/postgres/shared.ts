@@ -1,10 +1,11 @@
-import { asc } from "drizzle-orm";
+import { asc, lt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import type { InstanceRecord, RateDecision, SharedDestinationState } from "../types.ts";
 import type { Sql } from "./connect.ts";
 import { destinationState, instances } from "./schema.ts";
 
 const MINUTE_MS = 60_000;
+const FORGET_AFTER_MS = 7 * 24 * 3_600_000;
 
 /** What several instances share through the database: heartbeats, API-key buckets, destination pause and circuit. */
 export function pgShared(sql: Sql) {
@@ -13,6 +14,8 @@ export function pgShared(sql: Sql) {
     async heartbeat(instance: Omit<InstanceRecord, "lastSeenAt">, now: number): Promise<void> {
       const row = { ...instance, lastSeenAt: now };
       await db.insert(instances).values(row).onConflictDoUpdate({ target: instances.id, set: row });
+      // An instance gone for a week is forgotten.
+      await db.delete(instances).where(lt(instances.lastSeenAt, now - FORGET_AFTER_MS));
     },
 
     async instances(): Promise<InstanceRecord[]> {
