@@ -1,4 +1,7 @@
+import { and, asc, count, eq, lte, min, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/bun-sqlite";
 import type { Database } from "bun:sqlite";
+import { deliveries, digests as digestParts } from "./schema.ts";
 import { digestChunks, type RawDigest, toPart, toRecord } from "./rows.ts";
 
 // Digest verbs over the outbox. Items are `held_for_digest` delivery rows; closing a window turns
@@ -62,6 +65,9 @@ export type DigestTable = ReturnType<typeof digestTable>;
 
 export function digestTable(store: { sqlite: Database }) {
   const { sqlite } = store;
+  // Reads and the retry through drizzle; closing a window stays prepared SQL inside its immediate transaction.
+  const db = drizzle(sqlite);
+  const held = (destination: string) => and(eq(deliveries.status, "held_for_digest"), eq(deliveries.destination, destination));
 
   const selectHeld = sqlite.query<{ id: string; body: string }, { destination: string; end: number }>(
     `SELECT id, body FROM deliveries WHERE status = 'held_for_digest' AND destination = $destination
@@ -78,12 +84,6 @@ export function digestTable(store: { sqlite: Database }) {
   const selectLastEnd = sqlite.query<{ end: number | null }, { destination: string }>(
     `SELECT MAX(window_end) AS "end" FROM digests WHERE destination = $destination`,
   );
-  const selectOldestHeld = sqlite.query<{ at: number | null }, { destination: string }>(
-    `SELECT MIN(created_at) AS at FROM deliveries WHERE status = 'held_for_digest' AND destination = $destination`,
-  );
-  const countHeld = sqlite.query<{ n: number }, { destination: string; end: number }>(
-    `SELECT count(*) AS n FROM deliveries WHERE status = 'held_for_digest' AND destination = $destination AND created_at <= $end`,
-  );
   const insertDigest = sqlite.query(
     `INSERT INTO digests (id, destination, window_start, window_end, part, parts, item_count, delivery_id, created_at)
      VALUES ($id, $destination, $windowStart, $windowEnd, $part, $parts, $itemCount, $deliveryId, $createdAt)
@@ -95,14 +95,6 @@ export function digestTable(store: { sqlite: Database }) {
   );
   const markDigested = sqlite.query(
     `UPDATE deliveries SET status = 'digested', digest_id = $digestId WHERE id = $id AND status = 'held_for_digest'`,
-  );
-  const selectItems = sqlite.query<{ id: string; event_id: string | null; route: string; body: string; created_at: number }, { id: string }>(
-    `SELECT id, event_id, route, body, created_at FROM deliveries WHERE digest_id = $id AND status = 'digested'
-     ORDER BY created_at, id`,
-  );
-  const resetDead = sqlite.query(
-    `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $now, lease_until = NULL, last_error = NULL
-     WHERE id = (SELECT delivery_id FROM digests WHERE id = $id) AND status = 'dead'`,
   );
 
   const existing = (destination: string, end: number): DigestPart[] => selectWindow.all({ destination, end }).map(toPart);
@@ -172,12 +164,12 @@ export function digestTable(store: { sqlite: Database }) {
 
     /** created_at of the oldest item still waiting for a digest, or null. */
     oldestHeldAt(destination: string): number | null {
-      return selectOldestHeld.get({ destination })?.at ?? null;
+      return db.select({ at: min(deliveries.createdAt) }).from(deliveries).where(held(destination)).get()?.at ?? null;
     },
 
     /** How many items wait for a digest and were created at or before `upTo`. */
     heldCount(destination: string, upTo: number): number {
-      return countHeld.get({ destination, end: upTo })?.n ?? 0;
+      return db.select({ n: count() }).from(deliveries).where(and(held(destination), lte(deliveries.createdAt, upTo))).get()?.n ?? 0;
     },
 
     /** One digest part with its delivery's state, or null. */
@@ -193,13 +185,12 @@ export function digestTable(store: { sqlite: Database }) {
 
     /** The items folded into one digest part, in the order they appear in its body. */
     digestItems(digestId: string): DigestItem[] {
-      return selectItems.all({ id: digestId }).map((r) => ({
-        id: r.id,
-        eventId: r.event_id,
-        route: r.route,
-        body: r.body,
-        createdAt: r.created_at,
-      }));
+      return db
+        .select({ id: deliveries.id, eventId: deliveries.eventId, route: deliveries.route, body: deliveries.body, createdAt: deliveries.createdAt })
+        .from(deliveries)
+        .where(and(eq(deliveries.digestId, digestId), eq(deliveries.status, "digested")))
+        .orderBy(asc(deliveries.createdAt), asc(deliveries.id))
+        .all();
     },
 
     /**
@@ -207,7 +198,12 @@ export function digestTable(store: { sqlite: Database }) {
      * the attempts table keeps the history). Its items stay attached. False when it was not dead.
      */
     retryDigest(digestId: string, now: number): boolean {
-      return resetDead.run({ id: digestId, now }).changes === 1;
+      const part = db.select({ id: digestParts.deliveryId }).from(digestParts).where(eq(digestParts.id, digestId));
+      const reset = db
+        .update(deliveries)
+        .set({ status: "pending", attempts: 0, nextAttemptAt: now, leaseUntil: null, lastError: null })
+        .where(and(eq(deliveries.id, sql`(${part})`), eq(deliveries.status, "dead")));
+      return reset.returning({ id: deliveries.id }).all().length === 1;
     },
   };
 }
