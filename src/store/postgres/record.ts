@@ -40,9 +40,11 @@ export async function writeGroup(sql: Sql, schema: string, group: RecordInput[])
  * decides), then the outbox rows of those that were new, in two statements for the whole group.
  */
 async function writeRecords(tx: Tx, group: RecordInput[]): Promise<RecordOutcome[]> {
+  // Keys in one order in every group: two instances inserting the same keys wait for each other, never deadlock.
+  const byKey = [...group].sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
   const inserted = await tx<{ id: string }[]>`
     INSERT INTO events ${tx(
-      group.map(({ event: e }) => ({
+      byKey.map(({ event: e }) => ({
         id: e.id,
         source: e.source,
         type: e.type,
@@ -71,6 +73,10 @@ async function writeRecords(tx: Tx, group: RecordInput[]): Promise<RecordOutcome
   }
   if (rows.length > 0) await tx`INSERT INTO deliveries ${tx(rows, ...DELIVERY_COLUMNS)}`;
   return outcomes;
+}
+
+function keyOf({ event }: RecordInput): string {
+  return event.idempotencyKey ? `${event.source}\u0000${event.idempotencyKey}` : "";
 }
 
 const DELIVERY_COLUMNS = [
