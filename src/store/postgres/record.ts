@@ -41,7 +41,7 @@ export async function writeGroup(sql: Sql, schema: string, group: RecordInput[])
  */
 async function writeRecords(tx: Tx, group: RecordInput[]): Promise<RecordOutcome[]> {
   // Keys in one order in every group: two instances inserting the same keys wait for each other, never deadlock.
-  const byKey = [...group].sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
+  const byKey = [...group].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
   const inserted = await tx<{ id: string }[]>`
     INSERT INTO events ${tx(
       byKey.map(({ event: e }) => ({
