@@ -80,7 +80,8 @@ export function createWorker(opts: WorkerOptions) {
   const takeInShared = async () => {
     if (!store.destinationStates) return;
     for (const s of await store.destinationStates()) {
-      if (s.updatedBy === store.instanceId || s.updatedAt <= (sharedSeen.get(s.destination) ?? -1)) continue;
+      // This life's own writes are known already; a previous life's (a pause before a restart) are taken in too.
+      if (s.updatedAt <= (sharedSeen.get(s.destination) ?? -1)) continue;
       sharedSeen.set(s.destination, s.updatedAt);
       const next = adopt(circuitOf(s.destination), s);
       if (next !== circuitOf(s.destination)) setCircuit(s.destination, next, { by: s.updatedBy }, false);

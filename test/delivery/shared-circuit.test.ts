@@ -63,6 +63,13 @@ describe("a circuit shared between instances", () => {
       expect(wb.destinationState("crm")).toBe("closed");
       expect(await wb.runOnce()).toBe(1);
       expect(receiver.received).toHaveLength(1);
+      // A pause outlives a restart of the instance that set it.
+      clock.advance(1000);
+      wb.pause("crm");
+      await wb.stop(10);
+      const restarted = createWorker({ store: b, config: () => config, clock, log: silentLogger });
+      await restarted.syncShared();
+      expect(restarted.destinationState("crm")).toBe("paused");
     } finally {
       await wb.stop(10);
       receiver.stop();
