@@ -162,6 +162,14 @@ eachBackend("outbox", (store) => {
     expect(await store().purgeBatch("evt_0005", batch.cursor, 10)).toMatchObject({ scanned: 0, events: 0 });
   });
 
+  test("a heartbeat makes this instance visible with what it runs", async () => {
+    expect(await store().instances()).toEqual([]);
+    const me = { id: store().instanceId, version: "1.2.3", configHash: "abc", startedAt: T };
+    await store().heartbeat(me, T + 1);
+    await store().heartbeat({ ...me, configHash: "def" }, T + 2);
+    expect(await store().instances()).toEqual([{ ...me, configHash: "def", lastSeenAt: T + 2 }]);
+  });
+
   test("ping answers while the store is open", async () => {
     await store().ping();
   });
