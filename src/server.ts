@@ -45,7 +45,9 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? createLogger();
   let config = initial;
-  const instanceId = opts.instanceId ?? process.env.RELAY_INSTANCE_ID ?? `${hostname()}:${opts.port ?? config.server.port}`;
+  // host:port names the same instance after a restart; a port picked at random (0) does not, so it gets a random name.
+  const port = opts.port ?? config.server.port;
+  const instanceId = opts.instanceId ?? process.env.RELAY_INSTANCE_ID ?? (port === 0 ? undefined : `${hostname()}:${port}`);
   const store = await connectStore(config.storage, { instanceId });
   let sourceUrls = await resolveSourceUrls(config, store, clock.now());
 
