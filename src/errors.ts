@@ -62,7 +62,7 @@ export class RateLimited extends RelayError {
   }
 }
 
-/** 503: Relay cannot take this now (storage failing, write lock held, disk nearly full); the sender retries later. */
+/** 503: Relay cannot take this now (storage failing, write lock held, disk nearly full, database unreachable); retry later. */
 export class Unavailable extends RelayError {
   constructor(message: string, retryAfterSeconds: number, code = "unavailable") {
     super(code, 503, message, { "retry-after": String(Math.max(1, Math.ceil(retryAfterSeconds))) });

@@ -12,8 +12,8 @@ export type HealthCheck = () => CheckOutcome | Promise<CheckOutcome>;
 
 export interface HealthDeps {
   /** Throws when the database cannot answer. */
-  pingDatabase: () => void;
-  /** Further checks by name (writer thread, storage, outbox), run after the database one, in parallel. */
+  pingDatabase: () => Promise<void> | void;
+  /** Further checks by name (writer, storage, outbox, instances), run beside the database one, in parallel. */
   checks?: Record<string, HealthCheck>;
   startedAt: number;
   version: string;
@@ -36,15 +36,15 @@ const Health = t.Object({
   totalMs: t.Number(),
   checks: t.Record(t.String(), Check, {
     description:
-      "database (a read), writer (a round trip to the database writer thread), storage (writes failing, a commit stuck on the write lock, free bytes beside the database against storage.min_free), outbox (age of the oldest delivery due first, per destination)",
+      "database (a read), writer (a round trip to SQLite's writer thread, or through PostgreSQL's connection pool), storage (writes failing, a commit stuck on the write lock, free bytes beside the SQLite file against storage.min_free), outbox (age of the oldest delivery due first, per destination), instances (PostgreSQL only; warn: live instances sharing the store run different versions or configs)",
   }),
   version: t.String(),
 });
 
 export function healthPlugin(deps: HealthDeps) {
   const checks: Record<string, HealthCheck> = {
-    database: () => {
-      deps.pingDatabase();
+    database: async () => {
+      await deps.pingDatabase();
       return { status: "ok" };
     },
     ...deps.checks,
@@ -67,7 +67,7 @@ export function healthPlugin(deps: HealthDeps) {
     },
     {
       response: { 200: Health, 503: Health },
-      detail: { tags: ["operations"], summary: "Health: database, writer thread, storage (writes, write lock, free space), oldest pending delivery" },
+      detail: { tags: ["operations"], summary: "Health: database, writer, storage (writes, write lock, free space), oldest pending delivery, instances" },
     },
   );
 }

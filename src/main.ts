@@ -3,8 +3,10 @@ import { parseArgs } from "node:util";
 import { KEYS_USAGE, keysCommand } from "./cli/keys.ts";
 import { egressReport } from "./cli/egress.ts";
 import { healthCommand } from "./cli/health.ts";
+import { MIGRATE_USAGE, migrateCommand } from "./cli/migrate.ts";
 import { TRY_USAGE, tryCommand } from "./cli/try.ts";
-import { routingTable } from "./config/describe.ts";
+import { maskUrl, routingTable } from "./config/describe.ts";
+import type { Config } from "./config/types.ts";
 import { loadConfig } from "./config/load.ts";
 import { OVERRIDES, overridesFrom } from "./config/overrides.ts";
 import { storageProblem, storageWarnings } from "./config/storage-access.ts";
@@ -14,7 +16,7 @@ import { ConfigError, errorMessage } from "./errors.ts";
 import { resolveSourceUrls } from "./ingest/source-urls.ts";
 import { createLogger } from "./log.ts";
 import { startRelay } from "./server.ts";
-import { openStore } from "./store/store.ts";
+import { connectStore } from "./store/open.ts";
 import { VERSION } from "./version.ts";
 
 const USAGE = `relay ${VERSION} — self-hosted webhook relay gateway
@@ -30,6 +32,7 @@ Usage:
   relay digest  list | flush DESTINATION           digest windows: what is held, when it closes; send a batch now
   relay health  [--port N] [--published]           exit 0 if the relay listens where the config says and answers
                                                    healthy (--published: and not on loopback only), else 1
+  relay migrate --to postgres://…                  copy the SQLite store into PostgreSQL (resumable, verified by counts)
   relay help
   relay <command> --help                           one command's usage
 
@@ -52,6 +55,7 @@ Prints each source's webhook URL path, generating and storing the random ids of 
   try: TRY_USAGE,
   keys: KEYS_USAGE,
   digest: DIGEST_USAGE,
+  migrate: MIGRATE_USAGE,
   health: `Usage: relay health [--config relay.yaml] [--port N] [--published]
 
 Exits 0 when a server listens where the config says (server.host, server.port or --port) and answers
@@ -82,15 +86,16 @@ async function main(argv: string[]): Promise<number> {
       for (const warning of storageWarnings(config)) console.error(`warning: ${warning}`);
       console.log(`${config.file}: ok`);
       for (const o of overridesFrom(process.env, process.cwd(), [])) console.log(`${o.key}: ${o.value} (from $${o.variable})`);
+      console.log(describeStorage(config.storage));
       console.log(routingTable(config));
       console.log(await egressReport(config));
       return 0;
     }
     case "sources": {
       const config = loadConfig(configPath);
-      const store = openStore(config.storage.path);
-      for (const [id, name] of resolveSourceUrls(config, store, Date.now())) console.log(`${name}\tPOST /api/webhook/${id}`);
-      store.close();
+      const store = await connectStore(config.storage);
+      for (const [id, name] of await resolveSourceUrls(config, store, Date.now())) console.log(`${name}\tPOST /api/webhook/${id}`);
+      await store.close();
       return 0;
     }
     case "keys":
@@ -101,6 +106,8 @@ async function main(argv: string[]): Promise<number> {
       return healthCommand({ configPath, port: values.port as string | undefined, published: values.published === true });
     case "try":
       return tryCommand(rest, configPath);
+    case "migrate":
+      return migrateCommand(rest, configPath);
     case "help":
     case "--help":
     case "-h":
@@ -119,13 +126,14 @@ async function main(argv: string[]): Promise<number> {
 async function serve(configPath: string, port: string | undefined): Promise<number> {
   const log = createLogger();
   const config = loadConfig(configPath);
-  const problem = storageProblem(config.storage.path);
+  // With storage.postgres the SQLite path is unused: nothing to write beside it.
+  const problem = config.storage.postgres ? undefined : storageProblem(config.storage.path);
   if (problem) throw new Error(`cannot open the database ${config.storage.path}: ${problem}`);
   const relay = await startRelay(config, { log, port: port ? Number(port) : undefined });
   const watcher = watchConfig({
     file: config.file,
     load: (file) => loadConfig(file),
-    apply: (next) => relay.reload(next),
+    apply: (next) => void relay.reload(next).catch((error) => log.error("config reload failed", { error: String(error) })),
     reject: (error) => {
       log.error("config change rejected; the running config stays", describeReloadError(error));
       relay.reloadRejected(describeReloadError(error).errors);
@@ -158,3 +166,9 @@ main(process.argv.slice(2)).then(
     process.exit(1);
   },
 );
+
+/** Which backend `relay serve` would use, without secrets. */
+function describeStorage(storage: Config["storage"]): string {
+  if (!storage.postgres) return `storage: SQLite file ${storage.path}`;
+  return `storage: PostgreSQL ${maskUrl(storage.postgres.url)} (pool ${storage.postgres.pool})`;
+}

@@ -25,10 +25,12 @@ import { createMetrics, metricsPlugin } from "./ops/metrics.ts";
 import { createSourceUsage } from "./ops/source-usage.ts";
 import { createRetention } from "./ops/retention.ts";
 import { createStorageHealth } from "./ops/storage-health.ts";
-import { outboxStats } from "./store/outbox-stats.ts";
-import { openStore } from "./store/store.ts";
+import { connectStore } from "./store/open.ts";
 import { uiPlugin } from "./ui/plugin.ts";
 import { VERSION } from "./version.ts";
+import { instancesAdminPlugin, instanceWarnings } from "./admin/instances.ts";
+import { startHeartbeat } from "./ops/instances.ts";
+import { hostname } from "node:os";
 
 export interface RelayOptions {
   clock?: Clock;
@@ -38,6 +40,8 @@ export interface RelayOptions {
   hostname?: string;
   /** Start the delivery worker (default true). */
   deliver?: boolean;
+  /** PostgreSQL lease owner name; default $RELAY_INSTANCE_ID, else host:port (stable across restarts). */
+  instanceId?: string;
 }
 
 
@@ -48,18 +52,22 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? createLogger();
   let config = initial;
-  const store = openStore(config.storage.path);
-  let sourceUrls = resolveSourceUrls(config, store, clock.now());
+  // host:port names the same instance after a restart; a port picked at random (0) does not, so it gets a random name.
+  const port = opts.port ?? config.server.port;
+  const instanceId = opts.instanceId ?? process.env.RELAY_INSTANCE_ID ?? (port === 0 ? undefined : `${hostname()}:${port}`);
+  const store = await connectStore(config.storage, { instanceId });
+  let sourceUrls = await resolveSourceUrls(config, store, clock.now());
 
   const storage = createStorageHealth({
     clock,
-    path: () => config.storage.path,
+    // No free-space floor on PostgreSQL: the database server's disk is not beside this process.
+    path: () => (config.storage.postgres ? "" : config.storage.path),
     minFreeBytes: () => config.storage.minFreeBytes ?? 0,
     commitTimeoutMs: () => config.server.commitTimeoutMs ?? 5000,
   });
   const destinationState = (name: string) => (disabler.isDisabled(name) ? "disabled" as const : worker.destinationState(name));
   const metrics = createMetrics({
-    outboxDepth: outboxStats(store),
+    outboxDepth: () => store.outboxDepth(),
     destinations: () => Object.keys(config.destinations),
     destinationState,
   });
@@ -77,7 +85,8 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
   const receive = createReceiver({ store, config: () => config, clock, log, storage });
   const sourceUsage = createSourceUsage({ store, clock, log });
   const keys = createApiKeys(store);
-  const guard = createGuard({ keys, limiter: createRateLimiter(), clock, adminToken: () => config.server.adminToken, log });
+  const limiter = store.takeRateToken ? { take: store.takeRateToken.bind(store) } : createRateLimiter();
+  const guard = createGuard({ keys, limiter, clock, adminToken: () => config.server.adminToken, log });
   const adminDeps = { store, guard, config: () => config, clock, log, wake: () => worker.wake() };
   const destinationDeps: AdminDestinationsDeps = { ...adminDeps, attempt: (dest, d) => attemptDelivery(dest, d, clock, Math.random, config.egress), destinationState };
   // Resuming a disabled destination is the admin action that turns it back on (API and dashboard alike).
@@ -100,13 +109,20 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
     },
     health: {
       pingDatabase: () => store.ping(),
-      checks: healthChecks({ store, storage, destinations: () => Object.keys(config.destinations), clock }),
+      checks: healthChecks({
+        store,
+        storage,
+        destinations: () => Object.keys(config.destinations),
+        clock,
+        instanceWarnings: async () => instanceWarnings(await store.instances(), clock.now()),
+      }),
       startedAt: Date.now(),
       version: VERSION,
     },
     plugins: [apiKeysAdminPlugin({ keys, guard, config: () => config, clock, log }),
       digestPlugin(digests, guard.requireAdmin),
       eventsAdminPlugin(adminDeps),
+      instancesAdminPlugin({ store, guard, clock }),
       deliveriesAdminPlugin(adminDeps),
       destinationsAdminPlugin(destinationDeps),
       sourcesAdminPlugin({ ...adminDeps, flushUsage: () => sourceUsage.flush() }),
@@ -127,9 +143,11 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
     fetch: edgeHandler(app, MAX_REQUEST_BYTES),
     error: lastResort,
   });
-  digests.catchUp();
+  const heartbeat = startHeartbeat({ store, config: () => config, version: VERSION, startedAt: clock.now(), now: () => clock.now(), log });
+  await heartbeat.ready;
+  await digests.catchUp();
   digests.start();
-  disabler.start();
+  await disabler.start();
   if (opts.deliver !== false) worker.start();
   retention.start();
   sourceUsage.start();
@@ -153,21 +171,21 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
     },
     sourceUrls: () => sourceUrls,
     /** Applies a new valid config: routes, destinations and sources change without a restart. */
-    reload(next: Config) {
-      if (next.storage.path !== config.storage.path || next.server.port !== config.server.port || next.server.host !== config.server.host) {
+    async reload(next: Config) {
+      if (next.storage.path !== config.storage.path || next.storage.postgres?.url !== config.storage.postgres?.url || next.server.port !== config.server.port || next.server.host !== config.server.host) {
         log.warn("storage and server settings apply at the next restart", { file: next.file });
       }
       const egressChanged = JSON.stringify(next.egress) !== JSON.stringify(config.egress);
       config = next;
       // Refused attempts wait for a policy change rather than a retry schedule.
       if (egressChanged) {
-        const revived = store.reviveEgressRefused(clock.now());
+        const revived = await store.reviveEgressRefused(clock.now());
         if (revived > 0) log.info("egress policy changed: refused deliveries back in line", { count: revived });
       }
       disabler.reload();
       lastReload = { at: clock.now(), applied: true, errors: [] };
       digests.reload();
-      sourceUrls = resolveSourceUrls(config, store, clock.now());
+      sourceUrls = await resolveSourceUrls(config, store, clock.now());
       worker.wake();
       log.info("config reloaded", { file: next.file, sources: Object.keys(next.sources), destinations: Object.keys(next.destinations) });
     },
@@ -179,11 +197,12 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       server.stop();
       digests.stop();
       disabler.stop();
+      heartbeat.stop();
       await retention.stop();
       await worker.stop(graceMs);
-      sourceUsage.stop();
+      await sourceUsage.stop();
       unsubscribe();
-      store.close();
+      await store.close();
       log.info("relay stopped");
     },
   };

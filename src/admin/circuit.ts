@@ -30,7 +30,7 @@ export function circuitAdminPlugin(deps: CircuitAdminDeps) {
     return name;
   };
   return new Elysia({ name: "admin-circuit" })
-    .derive(({ request }) => ({ admin: deps.guard.requireAdmin(request) }))
+    .derive(async ({ request }) => ({ admin: await deps.guard.requireAdmin(request) }))
     .post("/api/destinations/:name/pause", ({ params }) => ({ name: params.name, state: deps.pause(known(params.name)) }), {
       params,
       response: responses,

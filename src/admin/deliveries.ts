@@ -1,6 +1,5 @@
 import { Elysia, t } from "elysia";
 import { Conflict, NotFound } from "../errors.ts";
-import { adminQueries } from "../store/admin-queries.ts";
 import {
   CursorSchema,
   DeliverySchema,
@@ -16,15 +15,15 @@ import {
 
 /** Admin API for the outbox: list deliveries, retry a dead one. */
 export function deliveriesAdminPlugin(deps: AdminDeps) {
-  const queries = adminQueries(deps.store);
+  const queries = deps.store.admin;
   return (
     new Elysia({ name: "admin-deliveries" })
       // derive runs before query validation, so an anonymous caller learns nothing about the schema.
-      .derive(({ request }) => ({ admin: deps.guard.requireAdmin(request) }))
+      .derive(async ({ request }) => ({ admin: await deps.guard.requireAdmin(request) }))
       .get(
         "/api/deliveries",
-        ({ query }) => {
-          const page = queries.listDeliveries({
+        async ({ query }) => {
+          const page = await queries.listDeliveries({
             status: statusParam(query.status),
             destination: query.destination,
             cursor: query.cursor,
@@ -83,28 +82,28 @@ export function deliveriesAdminPlugin(deps: AdminDeps) {
 }
 
 /** A dead delivery back in line, due now (POST /api/deliveries/:id/retry and the dashboard's Retry). */
-export function retryDeadDelivery(deps: AdminDeps, id: string, by: string) {
-  const queries = adminQueries(deps.store);
-  const found = queries.getDelivery(id);
+export async function retryDeadDelivery(deps: AdminDeps, id: string, by: string) {
+  const queries = deps.store.admin;
+  const found = await queries.getDelivery(id);
   if (!found) throw new NotFound("unknown delivery");
   if (found.status !== "dead") throw new Conflict(`delivery is ${found.status}; only a dead delivery can be retried`);
   if (!deps.config().destinations[found.destination]) {
     throw new Conflict(`destination "${found.destination}" is no longer configured`);
   }
-  const result = queries.retryDelivery(id, deps.clock.now());
+  const result = await queries.retryDelivery(id, deps.clock.now());
   if (result === "no_body") throw new Conflict("delivery has no body (its transform failed); replay the event to render it again");
   if (result !== "retried") throw new Conflict("delivery is no longer dead");
   deps.log.info("delivery retried", { delivery: id, destination: found.destination, by });
   deps.wake();
-  return deliveryView(queries.getDelivery(id)!);
+  return deliveryView((await queries.getDelivery(id))!);
 }
 
 /** A dead delivery given up, kept in the history as discarded (POST /api/deliveries/:id/discard and the dashboard's Discard). */
-export function discardDeadDelivery(deps: AdminDeps, id: string, by: string) {
-  const queries = adminQueries(deps.store);
-  const found = queries.getDelivery(id);
+export async function discardDeadDelivery(deps: AdminDeps, id: string, by: string) {
+  const queries = deps.store.admin;
+  const found = await queries.getDelivery(id);
   if (!found) throw new NotFound("unknown delivery");
-  if (!queries.discardDelivery(id)) throw new Conflict(`delivery is ${found.status}; only a dead delivery can be discarded`);
+  if (!(await queries.discardDelivery(id))) throw new Conflict(`delivery is ${found.status}; only a dead delivery can be discarded`);
   deps.log.info("delivery discarded", { delivery: id, destination: found.destination, by });
-  return deliveryView(queries.getDelivery(id)!);
+  return deliveryView((await queries.getDelivery(id))!);
 }

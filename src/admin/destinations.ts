@@ -3,10 +3,7 @@ import { maskUrl } from "../config/describe.ts";
 import type { DestinationConfig, RouteConfig } from "../config/types.ts";
 import { NotFound } from "../errors.ts";
 import { newId } from "../ids.ts";
-import { adminQueries } from "../store/admin-queries.ts";
-import { destinationHealth } from "../store/destination-health.ts";
-import { usageTable, type DestinationTotals } from "../store/usage.ts";
-import type { ClaimedDelivery, Settlement } from "../store/store.ts";
+import type { ClaimedDelivery, DestinationTotals, Settlement } from "../store/types.ts";
 import { ErrorSchema, authErrors, iso, maskUrlsIn, type AdminDeps } from "./kit.ts";
 
 /** closed: sending; open: failing, waiting for a probe; half_open: probing; paused: stopped by an admin; disabled: failed for disable_after. */
@@ -75,7 +72,7 @@ const TestResultSchema = t.Object({
 
 /** Admin API per destination: stats, retry every dead delivery, send a test event. */
 export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
-  const queries = adminQueries(deps.store);
+  const queries = deps.store.admin;
 
   const configured = (name: string): DestinationConfig => {
     const dest = deps.config().destinations[name];
@@ -85,7 +82,7 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
 
   return (
     new Elysia({ name: "admin-destinations" })
-      .derive(({ request }) => ({ admin: deps.guard.requireAdmin(request) }))
+      .derive(async ({ request }) => ({ admin: await deps.guard.requireAdmin(request) }))
       .get(
         "/api/destinations",
         () => destinationStats(deps),
@@ -101,9 +98,9 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
       )
       .post(
         "/api/destinations/:name/retry-dead",
-        ({ params, admin }) => {
+        async ({ params, admin }) => {
           configured(params.name);
-          const retried = queries.retryDead(params.name, deps.clock.now());
+          const retried = await queries.retryDead(params.name, deps.clock.now());
           deps.log.info("dead deliveries retried", { destination: params.name, count: retried, by: admin.kind });
           if (retried > 0) deps.wake();
           return { retried };
@@ -121,7 +118,7 @@ export function destinationsAdminPlugin(deps: AdminDestinationsDeps) {
       )
       .post(
         "/api/destinations/:name/discard-dead",
-        ({ params, admin }) => ({ discarded: discardDeadOf(deps, params.name, admin.kind) }),
+        async ({ params, admin }) => ({ discarded: await discardDeadOf(deps, params.name, admin.kind) }),
         {
           params: t.Object({ name: t.String() }),
           response: { 200: t.Object({ discarded: t.Integer({ description: "deliveries given up" }) }), 404: ErrorSchema, ...authErrors },
@@ -179,31 +176,40 @@ function totalsView(t: DestinationTotals | undefined) {
 }
 
 /** What GET /api/destinations answers; the dashboard's Now view shows the same. */
-export function destinationStats(deps: AdminDestinationsDeps) {
-  const queries = adminQueries(deps.store);
-  const health = destinationHealth(deps.store);
-  const usage = usageTable(deps.store);
+export async function destinationStats(deps: AdminDestinationsDeps) {
+  const queries = deps.store.admin;
   const stateOf = deps.destinationState ?? (() => "closed" as const);
   const now = deps.clock.now();
   const since = now - STATS_WINDOW_MS;
   const destinations = deps.config().destinations;
-  const open = queries.openCounts();
-  const window = queries.attemptWindow(since, now);
-  const removed = queries.storedDestinations().filter((name) => !destinations[name]);
-  const totals = usage.destinations();
+  const [open, window, stored, totals] = await Promise.all([
+    queries.openCounts(),
+    queries.attemptWindow(since, now),
+    queries.storedDestinations(),
+    deps.store.usage.destinations(),
+  ]);
+  const removed = stored.filter((name) => !destinations[name]);
   const subscribed = subscriptions(deps.config().routes);
   const names = [...Object.keys(destinations), ...removed];
+  const facts = await Promise.all(
+    names.map(async (name) => {
+      const [lastSentAt, lastError, oldestPendingAt] = await Promise.all([
+        queries.lastDeliveredAt(name),
+        queries.lastError(name, now),
+        queries.oldestPending(name),
+      ]);
+      return { lastSentAt, lastError, oldestPendingAt };
+    }),
+  );
   return {
     since: iso(since),
-    destinations: names.map((name) => {
+    destinations: names.map((name, i) => {
       const dest = destinations[name];
       const counts = open.get(name) ?? { pending: 0, inFlight: 0, dead: 0, held: 0 };
       const w = window.get(name);
       const sent = w?.sent ?? 0;
       const failed = w?.failed ?? 0;
-      const lastSentAt = queries.lastDeliveredAt(name);
-      const lastError = health.lastError(name, now);
-      const oldestPendingAt = health.oldestPending(name);
+      const { lastSentAt, lastError, oldestPendingAt } = facts[i];
       return {
         name,
         url: dest ? maskUrl(dest.url) : null,
@@ -226,7 +232,7 @@ export function destinationStats(deps: AdminDestinationsDeps) {
 
 /** One test event sent now and recorded as a test-send delivery; a failure is discarded at once. */
 export async function sendTest(deps: AdminDestinationsDeps, dest: DestinationConfig, by: string) {
-  const queries = adminQueries(deps.store);
+  const queries = deps.store.admin;
   const now = deps.clock.now();
   const delivery: ClaimedDelivery = {
     id: newId("dlv", now),
@@ -239,7 +245,7 @@ export async function sendTest(deps: AdminDestinationsDeps, dest: DestinationCon
     attempts: 0,
     createdAt: now,
   };
-  queries.insertTestDelivery({
+  await queries.insertTestDelivery({
     id: delivery.id,
     destination: dest.name,
     eventType: TEST_EVENT,
@@ -264,7 +270,7 @@ export async function sendTest(deps: AdminDestinationsDeps, dest: DestinationCon
   await deps.store.settle([settlement]);
   const delivered = settlement.outcome === "delivered";
   // A failed probe is reported by this answer; it is not dead traffic anyone must clear.
-  if (!delivered) queries.discardDelivery(delivery.id);
+  if (!delivered) await queries.discardDelivery(delivery.id);
   const { attempt } = settlement;
   deps.log.info("test delivery sent", { delivery: delivery.id, destination: dest.name, delivered, status: attempt.statusCode, by });
   return {
@@ -278,11 +284,11 @@ export async function sendTest(deps: AdminDestinationsDeps, dest: DestinationCon
 }
 
 /** Every dead delivery of a destination (configured or only stored) discarded; how many (POST …/discard-dead and the dashboard's Discard). */
-export function discardDeadOf(deps: AdminDeps, name: string, by: string): number {
-  const queries = adminQueries(deps.store);
-  const known = deps.config().destinations[name] || queries.storedDestinations().includes(name);
+export async function discardDeadOf(deps: AdminDeps, name: string, by: string): Promise<number> {
+  const queries = deps.store.admin;
+  const known = deps.config().destinations[name] || (await queries.storedDestinations()).includes(name);
   if (!known) throw new NotFound(`unknown destination "${name}"`);
-  const discarded = queries.discardDead(name);
+  const discarded = await queries.discardDead(name);
   deps.log.info("dead deliveries discarded", { destination: name, count: discarded, by });
   return discarded;
 }

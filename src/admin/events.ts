@@ -5,7 +5,7 @@ import { plan } from "../routing/plan.ts";
 import { nestsDeeperThan } from "../routing/depth.ts";
 import type { InboundEvent } from "../routing/event.ts";
 import { readVariables } from "../routing/variables.ts";
-import { adminQueries, DELIVERY_STATUSES, type StoredEvent } from "../store/admin-queries.ts";
+import { DELIVERY_STATUSES, type StoredEvent } from "../store/admin-queries.ts";
 import {
   AttemptSchema,
   CursorSchema,
@@ -48,15 +48,15 @@ const EventDetailSchema = t.Object({
 
 /** Admin API for events: list and filter, show with deliveries and attempts, replay. */
 export function eventsAdminPlugin(deps: AdminDeps) {
-  const queries = adminQueries(deps.store);
+  const queries = deps.store.admin;
   return (
     new Elysia({ name: "admin-events" })
       // derive runs before validation, so an anonymous caller learns nothing about the schema.
-      .derive(({ request }) => ({ admin: deps.guard.requireAdmin(request) }))
+      .derive(async ({ request }) => ({ admin: await deps.guard.requireAdmin(request) }))
       .get(
         "/api/events",
-        ({ query }) => {
-          const page = queries.listEvents(eventQuery(query));
+        async ({ query }) => {
+          const page = await queries.listEvents(eventQuery(query));
           return {
             events: page.items.map((e) => ({ id: e.id, source: e.source, type: e.type, receivedAt: iso(e.receivedAt), deliveries: e.deliveries })),
             nextCursor: page.nextCursor,
@@ -87,8 +87,8 @@ export function eventsAdminPlugin(deps: AdminDeps) {
       )
       .get(
         "/api/events/:id",
-        ({ params }) => {
-          const found = queries.getEvent(params.id);
+        async ({ params }) => {
+          const found = await queries.getEvent(params.id);
           if (!found) throw new NotFound("unknown event");
           const { event, deliveries } = found;
           const parsed = parseJson(event.body);
@@ -172,8 +172,8 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
 
 /** New deliveries for a stored event, routed with the current config (POST /api/events/:id/replay and the dashboard's Replay). */
 export async function replayEvent(deps: AdminDeps, id: string, only: string | undefined, by: string) {
-  const queries = adminQueries(deps.store);
-  const found = queries.getEvent(id);
+  const queries = deps.store.admin;
+  const found = await queries.getEvent(id);
   if (!found) throw new NotFound("unknown event");
   const config = deps.config();
   if (only !== undefined && !config.destinations[only]) throw new NotFound(`unknown destination "${only}"`);
@@ -186,8 +186,9 @@ export async function replayEvent(deps: AdminDeps, id: string, only: string | un
   if (rows.length === 0) {
     throw new Conflict(only === undefined ? "no current route matches this event" : `no current route sends this event to "${only}"`);
   }
-  deps.store.addDeliveries({ id: found.event.id, type: found.event.type }, rows, now);
+  await deps.store.addDeliveries({ id: found.event.id, type: found.event.type }, rows, now);
   deps.log.info("event replayed", { event: found.event.id, deliveries: rows.length, destination: only, by });
   deps.wake();
-  return { eventId: found.event.id, deliveries: rows.map((r) => deliveryView(queries.getDelivery(r.id)!)) };
+  const added = await Promise.all(rows.map((r) => queries.getDelivery(r.id)));
+  return { eventId: found.event.id, deliveries: added.map((d) => deliveryView(d!)) };
 }

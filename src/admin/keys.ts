@@ -52,13 +52,13 @@ export function apiKeysAdminPlugin(deps: AdminKeysDeps) {
   return (
     new Elysia({ name: "admin-api-keys" })
       // derive runs before body validation, so an anonymous caller learns nothing about the schema.
-      .derive(({ request }) => ({ admin: deps.guard.requireAdmin(request) }))
+      .derive(async ({ request }) => ({ admin: await deps.guard.requireAdmin(request) }))
       .post(
         "/api/api-keys",
-        ({ body, set, admin }) => {
+        async ({ body, set, admin }) => {
           const scopes = body.scopes ?? ["webhook:write"];
           const source = keySource(deps.config().sources, scopes, body.source);
-          const created = deps.keys.createKey(
+          const created = await deps.keys.createKey(
             { name: body.name, scopes, rateLimitPerMinute: body.rateLimitPerMinute, source },
             deps.clock.now(),
           );
@@ -81,14 +81,14 @@ export function apiKeysAdminPlugin(deps: AdminKeysDeps) {
           detail: { tags: ["admin"], summary: "Create an API key", description: "The response is the only place the key ever appears; only its hash is stored." },
         },
       )
-      .get("/api/api-keys", () => ({ keys: deps.keys.list().map(view) }), {
+      .get("/api/api-keys", async () => ({ keys: (await deps.keys.list()).map(view) }), {
         response: { 200: t.Object({ keys: t.Array(KeySchema) }), ...authErrors },
         detail: { tags: ["admin"], summary: "List API keys", description: "Revoked keys included; never a secret or hash." },
       })
       .delete(
         "/api/api-keys/:id",
-        ({ params, admin }) => {
-          if (!deps.keys.revoke(params.id, deps.clock.now())) throw new NotFound("unknown API key");
+        async ({ params, admin }) => {
+          if (!(await deps.keys.revoke(params.id, deps.clock.now()))) throw new NotFound("unknown API key");
           deps.log.info("api key revoked", { id: params.id, by: admin.kind });
           return { revoked: true as const };
         },

@@ -8,7 +8,7 @@ import { idFloor } from "../ids.ts";
 import type { Logger } from "../log.ts";
 import { DELIVERY_STATUSES, type AttemptRow, type DeliveryRow, type EventQuery } from "../store/admin-queries.ts";
 import type { DeliveryStatus } from "../store/schema.ts";
-import type { Store } from "../store/store.ts";
+import type { Store } from "../store/types.ts";
 
 // The admin views: what the JSON API and the dashboard share (deps, error shape, time format, delivery views, paging).
 

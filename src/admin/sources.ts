@@ -1,10 +1,9 @@
 import { Elysia, t } from "elysia";
-import { usageTable } from "../store/usage.ts";
 import { authErrors, iso, type AdminDeps } from "./kit.ts";
 
 export interface AdminSourcesDeps extends AdminDeps {
   /** Stores the requests counted since the last batch, so the answer is current. */
-  flushUsage?: () => void;
+  flushUsage?: () => Promise<void>;
 }
 
 const SourceSchema = t.Object({
@@ -18,14 +17,13 @@ const SourceSchema = t.Object({
 
 /** Admin: usage statistics per source (received, rejected, last received), since the start. */
 export function sourcesAdminPlugin(deps: AdminSourcesDeps) {
-  const usage = usageTable(deps.store);
   return new Elysia({ name: "admin-sources" })
-    .derive(({ request }) => ({ admin: deps.guard.requireAdmin(request) }))
+    .derive(async ({ request }) => ({ admin: await deps.guard.requireAdmin(request) }))
     .get(
       "/api/sources",
-      () => {
-        deps.flushUsage?.();
-        const totals = usage.sources();
+      async () => {
+        await deps.flushUsage?.();
+        const totals = await deps.store.usage.sources();
         const configured = deps.config().sources;
         const names = [...Object.keys(configured), ...[...totals.keys()].filter((name) => !configured[name])];
         return {

@@ -3,13 +3,14 @@ import type { Clock } from "../clock.ts";
 import { Forbidden, RateLimited, Unauthorized } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { presentedKey, type ApiKeyRecord, type ApiKeys, type Scope } from "./keys.ts";
-import type { RateLimiter } from "./rate-limit.ts";
+import type { RateDecision } from "./rate-limit.ts";
 
 export type AdminPrincipal = { kind: "admin-token" } | { kind: "api-key"; key: ApiKeyRecord };
 
 export interface GuardDeps {
   keys: ApiKeys;
-  limiter: RateLimiter;
+  /** In memory for one process; in the store when several instances share the keys' limits. */
+  limiter: { take(keyId: string, limitPerMinute: number, now: number): RateDecision | Promise<RateDecision> };
   clock: Clock;
   /** Read on every request, so a reloaded config applies at once; undefined: only admin-scoped keys. */
   adminToken: () => string | undefined;
@@ -20,9 +21,9 @@ export type Guard = ReturnType<typeof createGuard>;
 
 /** The checks the HTTP layer runs before admin and ingest handlers; each returns the caller or throws a RelayError. */
 export function createGuard({ keys, limiter, clock, adminToken, log }: GuardDeps) {
-  const keyWithScope = (presented: string | null, scope: Scope, path: string): ApiKeyRecord => {
+  const keyWithScope = async (presented: string | null, scope: Scope, path: string): Promise<ApiKeyRecord> => {
     const now = clock.now();
-    const auth = keys.authenticate(presented, now);
+    const auth = await keys.authenticate(presented, now);
     if (!auth.ok) {
       if (auth.reason === "missing") throw new Unauthorized("missing API key");
       log.warn("api key rejected", { path });
@@ -35,9 +36,9 @@ export function createGuard({ keys, limiter, clock, adminToken, log }: GuardDeps
     return auth.key;
   };
 
-  const charge = (key: ApiKeyRecord): void => {
+  const charge = async (key: ApiKeyRecord): Promise<void> => {
     if (key.rateLimitPerMinute === null) return;
-    const decision = limiter.take(key.id, key.rateLimitPerMinute, clock.now());
+    const decision = await limiter.take(key.id, key.rateLimitPerMinute, clock.now());
     if (!decision.allowed) {
       log.warn("api key rate limited", { key: key.id, limitPerMinute: key.rateLimitPerMinute });
       throw new RateLimited(key.rateLimitPerMinute, decision.retryAfterSeconds);
@@ -46,12 +47,12 @@ export function createGuard({ keys, limiter, clock, adminToken, log }: GuardDeps
 
   return {
     /** The bootstrap admin token, or an API key with scope admin. */
-    requireAdmin(request: Request): AdminPrincipal {
+    async requireAdmin(request: Request): Promise<AdminPrincipal> {
       const presented = presentedKey(request.headers);
       const token = adminToken();
       if (presented !== null && token && sameSecret(presented, token)) return { kind: "admin-token" };
-      const key = keyWithScope(presented, "admin", new URL(request.url).pathname);
-      charge(key);
+      const key = await keyWithScope(presented, "admin", new URL(request.url).pathname);
+      await charge(key);
       return { kind: "api-key", key };
     },
 
@@ -59,13 +60,13 @@ export function createGuard({ keys, limiter, clock, adminToken, log }: GuardDeps
      * A key with webhook:write that may write into `source` (bound to it, or unbound).
      * With `source` null any key passes the source check and the caller decides from `key.source`.
      */
-    requireIngestKey(request: Request, source: string | null): ApiKeyRecord {
-      const key = keyWithScope(presentedKey(request.headers), "webhook:write", new URL(request.url).pathname);
+    async requireIngestKey(request: Request, source: string | null): Promise<ApiKeyRecord> {
+      const key = await keyWithScope(presentedKey(request.headers), "webhook:write", new URL(request.url).pathname);
       if (source !== null && key.source !== null && key.source !== source) {
         log.warn("api key used for another source", { key: key.id, source });
         throw new Forbidden("API key is not allowed for this source");
       }
-      charge(key);
+      await charge(key);
       return key;
     },
   };

@@ -1,8 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { SourceConfig } from "../config/types.ts";
 import { BadRequest } from "../errors.ts";
-import { apiKeyTable, type ApiKeyRow } from "../store/api-keys.ts";
-import type { Store } from "../store/store.ts";
+import type { ApiKeyRow, Store } from "../store/types.ts";
 
 export const SCOPES = ["webhook:write", "admin"] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -75,13 +74,13 @@ export type ApiKeys = ReturnType<typeof createApiKeys>;
 
 /** Issues, checks, lists and revokes API keys; every check reads the row, so a revoke applies to the next request. */
 export function createApiKeys(store: Store) {
-  const table = apiKeyTable(store);
-  // Last usage sent to the writer per key id: the throttle holds while the write is still on its way.
+  const table = store.keys;
+  // Last usage sent to the store per key id: the throttle holds while the write is still on its way.
   const touched = new Map<string, number>();
   const dummyHash = hashSecret(randomBytes(SECRET_BYTES).toString("base64url"));
 
   return {
-    createKey(input: NewKeyInput, now: number): CreatedKey {
+    async createKey(input: NewKeyInput, now: number): Promise<CreatedKey> {
       const name = input.name.trim();
       if (!name) throw new BadRequest("name must not be empty");
       const scopes = [...new Set(input.scopes)];
@@ -96,7 +95,7 @@ export function createApiKeys(store: Store) {
       for (let attempt = 0; ; attempt++) {
         const id = randomKeyId();
         try {
-          table.insert({ id, ...row });
+          await table.insert({ id, ...row });
         } catch (error) {
           // 36^10 ids make a collision rare; retry a few times rather than fail the admin's request.
           if (attempt < 3 && String(error).includes("UNIQUE")) continue;
@@ -106,11 +105,11 @@ export function createApiKeys(store: Store) {
       }
     },
 
-    authenticate(presented: string | null, now: number): Authentication {
+    async authenticate(presented: string | null, now: number): Promise<Authentication> {
       if (presented === null || presented === "") return { ok: false, reason: "missing" };
       const parsed = parseKey(presented);
       if (!parsed) return { ok: false, reason: "invalid" };
-      const row = table.findById(parsed.id);
+      const row = await table.findById(parsed.id);
       // Unknown ids still pay for a hash and a compare, so timing does not tell which ids exist.
       const matches = hashesEqual(hashSecret(parsed.secret), row?.secretHash ?? dummyHash);
       if (!row || !matches || row.revokedAt !== null) return { ok: false, reason: "invalid" };
@@ -118,22 +117,22 @@ export function createApiKeys(store: Store) {
       if (now - last >= TOUCH_EVERY_MS) {
         // Recorded in the background: a write lock held elsewhere must never stall an authenticated request.
         touched.set(row.id, now);
-        store.touchApiKey(row.id, now).catch(() => {});
+        table.touch(row.id, now).catch(() => {});
       }
       return { ok: true, key: toRecord(row) };
     },
 
-    list(): ApiKeyRecord[] {
-      return table.list().map(toRecord);
+    async list(): Promise<ApiKeyRecord[]> {
+      return (await table.list()).map(toRecord);
     },
 
-    find(id: string): ApiKeyRecord | null {
-      const row = table.findById(id);
+    async find(id: string): Promise<ApiKeyRecord | null> {
+      const row = await table.findById(id);
       return row ? toRecord(row) : null;
     },
 
     /** True when the key exists; revoking twice keeps the first time. */
-    revoke(id: string, now: number): boolean {
+    revoke(id: string, now: number): Promise<boolean> {
       return table.revoke(id, now);
     },
   };

@@ -4,8 +4,7 @@ import { systemClock } from "../clock.ts";
 import { loadConfig } from "../config/load.ts";
 import { RelayError } from "../errors.ts";
 import { createLogger } from "../log.ts";
-import { digestTable } from "../store/digests.ts";
-import { openStore } from "../store/store.ts";
+import { connectStore } from "../store/open.ts";
 import { createDigestScheduler } from "../digest/scheduler.ts";
 
 export const DIGEST_USAGE = `Usage:
@@ -29,28 +28,27 @@ export async function digestCommand(args: string[], configPath: string): Promise
     return 2;
   }
   const config = loadConfig(configPath);
-  const store = openStore(config.storage.path);
+  const store = await connectStore(config.storage);
   try {
     const now = Date.now();
     if (sub === "list") {
-      const table = digestTable(store);
+      const table = store.digests;
       console.log(["DESTINATION", "SCHEDULE", "HELD", "WINDOW START", "NEXT CLOSE"].join("\t"));
       for (const dest of Object.values(config.destinations)) {
         if (!dest.digest) continue;
         const { cron, timezone } = dest.digest;
-        const oldest = table.oldestHeldAt(dest.name);
-        const start = table.lastClosedWindowEnd(dest.name) ?? (oldest === null ? null : oldest - 1);
+        const oldest = await table.oldestHeldAt(dest.name);
+        const start = (await table.lastClosedWindowEnd(dest.name)) ?? (oldest === null ? null : oldest - 1);
         const next = new Cron(cron, { timezone, paused: true }).nextRun(new Date(now));
-        console.log(
-          [dest.name, `${cron} ${timezone}`, table.heldCount(dest.name, now), start === null ? "-" : iso(start), next ? iso(next.getTime()) : "never"].join("\t"),
-        );
+        const held = await table.heldCount(dest.name, now);
+        console.log([dest.name, `${cron} ${timezone}`, held, start === null ? "-" : iso(start), next ? iso(next.getTime()) : "never"].join("\t"));
       }
       return 0;
     }
     // Logs go to stderr so stdout carries only the result.
     const log = createLogger((line) => process.stderr.write(`${line}\n`), "warn");
     const scheduler = createDigestScheduler({ store, config: () => config, clock: systemClock, log });
-    const result = scheduler.flush(destination!);
+    const result = await scheduler.flush(destination!);
     if (result.items === 0) console.log(`${destination}: nothing held, nothing sent`);
     else console.log(`${destination}: ${result.items} item${result.items === 1 ? "" : "s"} in ${result.digests.map((d) => `${d.id} (${d.items})`).join(", ")}`);
     return 0;
@@ -59,7 +57,7 @@ export async function digestCommand(args: string[], configPath: string): Promise
     console.error(error.message);
     return 1;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

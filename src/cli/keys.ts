@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config/load.ts";
 import { RelayError } from "../errors.ts";
-import { openStore } from "../store/store.ts";
+import { connectStore } from "../store/open.ts";
 import { createApiKeys, DEFAULT_RATE_LIMIT_PER_MINUTE, keySource, SCOPES } from "../auth/keys.ts";
 
 export const KEYS_USAGE = `Usage:
@@ -39,7 +39,7 @@ export async function keysCommand(args: string[], configPath: string): Promise<n
   }
 
   const config = loadConfig(configPath);
-  const store = openStore(config.storage.path);
+  const store = await connectStore(config.storage);
   const keys = createApiKeys(store);
   try {
     if (sub === "create") {
@@ -48,7 +48,7 @@ export async function keysCommand(args: string[], configPath: string): Promise<n
       if (rate !== undefined && !(Number.isInteger(rate) && rate > 0)) return usage("--rate-limit must be a positive integer");
       const scopes = (values.scopes ?? "webhook:write").split(",").map((s) => s.trim()).filter(Boolean);
       const source = keySource(config.sources, scopes, values.source);
-      const created = keys.createKey({ name: values.name, scopes, rateLimitPerMinute: rate, source }, Date.now());
+      const created = await keys.createKey({ name: values.name, scopes, rateLimitPerMinute: rate, source }, Date.now());
       const r = created.record;
       console.error(
         `created API key ${r.id} "${r.name}": scopes ${r.scopes.join(",")}, source ${r.source ?? "any"}, ${r.rateLimitPerMinute} requests/minute`,
@@ -59,7 +59,7 @@ export async function keysCommand(args: string[], configPath: string): Promise<n
     }
     if (sub === "list") {
       console.log(["ID", "NAME", "SCOPES", "SOURCE", "RATE/MIN", "CREATED", "LAST USED", "STATUS"].join("\t"));
-      for (const k of keys.list()) {
+      for (const k of await keys.list()) {
         console.log(
           [
             k.id,
@@ -77,7 +77,7 @@ export async function keysCommand(args: string[], configPath: string): Promise<n
     }
     const [id] = extra;
     if (!id) return usage("revoke needs a key id");
-    if (!keys.revoke(id, Date.now())) {
+    if (!(await keys.revoke(id, Date.now()))) {
       console.error(`unknown API key "${id}"`);
       return 1;
     }
@@ -88,7 +88,7 @@ export async function keysCommand(args: string[], configPath: string): Promise<n
     console.error(error.message);
     return 1;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

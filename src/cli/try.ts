@@ -9,8 +9,8 @@ import { digestBody } from "../digest/body.ts";
 import { egressDecision } from "./egress.ts";
 import { readEvent } from "../ingest/receive.ts";
 import { plan } from "../routing/plan.ts";
-import { digestTable } from "../store/digests.ts";
-import { openStore } from "../store/store.ts";
+import { connectStore } from "../store/open.ts";
+import type { Store } from "../store/types.ts";
 
 export interface DryRunDelivery {
   route: string;
@@ -33,8 +33,8 @@ export interface DryRun {
 
 /** What a digest destination holds now: the bodies a flush would batch, and where the window starts. */
 export interface HeldItems {
-  bodies(destination: string, upTo: number): string[];
-  windowStart(destination: string): number | null;
+  bodies(destination: string, upTo: number): Promise<string[]>;
+  windowStart(destination: string): Promise<number | null>;
 }
 
 /**
@@ -54,18 +54,18 @@ export async function dryRun(
   const lowered = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
   const { event, message } = readEvent(source, rawBody, lowered, now);
   const rows = await plan(event, config);
-  const deliveries = rows.map((row) => {
+  const deliveries = await Promise.all(rows.map(async (row) => {
     const out: DryRunDelivery = { route: row.route, destination: row.destination, status: row.status };
     if (row.status === "dead") out.error = row.lastError ?? "transform failed";
     else {
       const dest = config.destinations[row.destination];
       if (dest.digest) {
-        const items = [...(held?.bodies(dest.name, now) ?? []), row.body];
+        const items = [...((await held?.bodies(dest.name, now)) ?? []), row.body];
         const parts = Math.ceil(items.length / dest.digest.maxItems);
         const body = digestBody({
           format: dest.digest.body,
           destination: dest.name,
-          windowStart: held?.windowStart(dest.name) ?? now,
+          windowStart: (await held?.windowStart(dest.name)) ?? now,
           windowEnd: now,
           items: items.slice(0, dest.digest.maxItems),
           part: 1,
@@ -78,7 +78,7 @@ export async function dryRun(
       }
     }
     return out;
-  });
+  }));
   for (const d of deliveries) {
     if (!d.request) continue;
     const target = await egressDecision(config, d.request.url);
@@ -133,19 +133,21 @@ export async function tryCommand(args: string[], configPath: string): Promise<nu
   const config = loadConfig(configPath);
   const body = readFileSync(values.payload, "utf8");
   const headers = values.headers ? (JSON.parse(readFileSync(values.headers, "utf8")) as Record<string, string>) : {};
-  // Held digest items are read from the store when it exists; try never creates one.
-  const store = existsSync(config.storage.path) ? openStore(config.storage.path) : null;
+  // Held digest items are read from the store when it exists (try never creates a SQLite file); an unreachable
+  // PostgreSQL leaves them out rather than failing the dry run.
+  const store: Store | null = config.storage.postgres
+    ? await connectStore(config.storage).catch(() => null)
+    : existsSync(config.storage.path)
+      ? await connectStore(config.storage)
+      : null;
   const held: HeldItems | undefined = store
-    ? (() => {
-        const table = digestTable(store);
-        return {
-          bodies: (destination, upTo) => table.heldBodies(destination, upTo),
-          windowStart: (destination) => {
-            const oldest = table.oldestHeldAt(destination);
-            return table.lastClosedWindowEnd(destination) ?? (oldest === null ? null : oldest - 1);
-          },
-        };
-      })()
+    ? {
+        bodies: (destination, upTo) => store.digests.heldBodies(destination, upTo),
+        windowStart: async (destination) => {
+          const oldest = await store.digests.oldestHeldAt(destination);
+          return (await store.digests.lastClosedWindowEnd(destination)) ?? (oldest === null ? null : oldest - 1);
+        },
+      }
     : undefined;
   try {
     const run = await dryRun(config, values.source, body, headers, Date.now(), held);
@@ -158,6 +160,6 @@ export async function tryCommand(args: string[], configPath: string): Promise<nu
     }
     throw error;
   } finally {
-    store?.close();
+    await store?.close();
   }
 }

@@ -1,5 +1,5 @@
 import type { Issues, Path } from "./issues.ts";
-import { HEADER_NAME_PATTERN } from "./schema.ts";
+import { HEADER_NAME_PATTERN } from "./schema-kit.ts";
 import { formatSize, parseDuration, parseSize } from "./units.ts";
 
 // What the builders of relay.yaml's parts share: the schema's verdict they rely on, and unit checks that report at a path.

@@ -9,6 +9,7 @@ export const DEFAULTS = {
   host: "0.0.0.0",
   port: 8080,
   storagePath: "./data/relay.db",
+  postgresPool: 10,
   retention: "30d",
   kind: "generic" as const,
   maxBody: "100kb",

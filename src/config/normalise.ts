@@ -7,15 +7,8 @@ import { DEFAULT_EGRESS, DEFAULTS } from "./defaults.ts";
 import { buildDestination } from "./destination.ts";
 import { closest, didYouMean, type Issues, type Path } from "./issues.ts";
 import { buildScheme, buildSecrets } from "./signatures.ts";
-import {
-  EVENT_TYPE_PATTERN,
-  NAME_PATTERN,
-  PATTERN_HINTS,
-  type RawConfig,
-  type RawCondition,
-  type RawRoute,
-  type RawSource,
-} from "./schema.ts";
+import type { RawCondition, RawConfig, RawRoute, RawSource } from "./schema.ts";
+import { EVENT_TYPE_PATTERN, NAME_PATTERN, PATTERN_HINTS } from "./schema-kit.ts";
 import {
   MAX_REQUEST_BYTES,
   type Config,
@@ -69,6 +62,9 @@ export function normalise(raw: RawConfig, file: string, issues: Issues): Config 
         ? duration(storage.retention ?? DEFAULTS.retention, ["storage", "retention"], issues, { positive: true })
         : 0,
       minFreeBytes: c.ok(["storage", "min_free"]) ? size(storage.min_free ?? DEFAULTS.minFree, ["storage", "min_free"], issues, { zero: true }) : 0,
+      ...(storage.postgres && c.ok(["storage", "postgres"])
+        ? { postgres: { url: storage.postgres.url, pool: storage.postgres.pool ?? DEFAULTS.postgresPool } }
+        : {}),
     },
     sources: {},
     destinations: {},

@@ -1,52 +1,24 @@
-import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import { type Static, Type } from "@sinclair/typebox";
 import { presetNames, signaturePresets } from "../signing/presets.ts";
 import { DEFAULTS } from "./defaults.ts";
-import { DURATION_PATTERN, SIZE_PATTERN } from "./units.ts";
+import {
+  duration,
+  EVENT_TYPE_PATTERN,
+  HEADER_NAME_PATTERN,
+  headerName,
+  literals,
+  NAME_PATTERN,
+  oneOrMany,
+  POSTGRES_URL_PATTERN,
+  quoted,
+  shown,
+  size,
+  SOURCE_ID_PATTERN,
+  STATUS_PATTERN,
+  VARIABLE_NAME_PATTERN,
+} from "./schema-kit.ts";
 
 // The raw relay.yaml as an admin writes it; config/relay.schema.json is generated from this.
-
-export const NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_-]*$";
-export const SOURCE_ID_PATTERN = "^[A-Za-z0-9_-]{1,128}$";
-/** An HTTP header name (RFC 9110 token). */
-export const HEADER_NAME_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
-export const VARIABLE_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$";
-export const EVENT_TYPE_PATTERN = "^(?:body\\..+|header\\..+|source)$";
-export const STATUS_PATTERN = "^[1-5](?:xx|[0-9]{2})$";
-
-/** How a value matching each pattern is described in error messages. */
-export const PATTERN_HINTS: Record<string, string> = {
-  [NAME_PATTERN]: 'letters, digits, "_" and "-", starting with a letter or digit',
-  [SOURCE_ID_PATTERN]: '1 to 128 letters, digits, "_" or "-"',
-  [HEADER_NAME_PATTERN]: "a valid HTTP header name",
-  [VARIABLE_NAME_PATTERN]: 'letters, digits and "_", not starting with a digit',
-  [EVENT_TYPE_PATTERN]: '"body.<path>", "header.<name>" or "source"',
-  [STATUS_PATTERN]: 'a status such as 200 or a class such as "2xx"',
-};
-
-/** A default as the descriptions show it: 10s, 8, [5s, 1m]; `quoted` for names ("UTC"). */
-const shown = (value: string | number | boolean | readonly string[]) => (Array.isArray(value) ? `[${value.join(", ")}]` : String(value));
-const quoted = (value: string) => JSON.stringify(value);
-
-// A number and a unit: a bare number is refused, since `timeout: 10` is surely not 10 ms.
-const duration = (description: string, fallback?: string) =>
-  Type.String({ pattern: DURATION_PATTERN, description, ...(fallback === undefined ? {} : { default: fallback }) });
-
-const size = (description: string, fallback: string) =>
-  Type.Union([Type.String({ pattern: SIZE_PATTERN }), Type.Integer({ minimum: 0, description: "bytes" })], {
-    description,
-    default: fallback,
-  });
-
-const headerName = (description: string) => Type.String({ pattern: HEADER_NAME_PATTERN, description });
-
-const oneOrMany = <T extends TSchema>(item: T, description: string) =>
-  Type.Union([item, Type.Array(item, { minItems: 1 })], { description });
-
-const literals = <const T extends string>(values: readonly T[], description: string, fallback?: T) =>
-  Type.Union(
-    values.map((v) => Type.Literal(v)),
-    { description, ...(fallback === undefined ? {} : { default: fallback }) },
-  );
 
 const Preset = literals(
   presetNames,
@@ -362,7 +334,25 @@ export const RelayYamlSchema = Type.Object(
           ),
           retention: Type.Optional(duration(`Delivered events older than this are purged, as a duration with a unit. Default ${shown(DEFAULTS.retention)}.`, DEFAULTS.retention)),
           min_free: Type.Optional(
-            size(`Free space the database's disk must keep; below it ingest gets 503 with Retry-After, before SQLite runs out of space. Size or bytes; 0 turns the check off. Default ${shown(DEFAULTS.minFree)}.`, DEFAULTS.minFree),
+            size(`Free space the database's disk must keep; below it ingest gets 503 with Retry-After, before SQLite runs out of space. Size or bytes; 0 turns the check off; not checked with storage.postgres (the database server owns its disk). Default ${shown(DEFAULTS.minFree)}.`, DEFAULTS.minFree),
+          ),
+          postgres: Type.Optional(
+            Type.Object(
+              {
+                url: Type.String({
+                  pattern: POSTGRES_URL_PATTERN,
+                  description: 'Connection URL, usually "${DATABASE_URL}": postgres://user:password@host:5432/database (?search_path=… picks a schema).',
+                }),
+                pool: Type.Optional(
+                  Type.Integer({ minimum: 1, maximum: 100, default: DEFAULTS.postgresPool, description: `Connections per Relay instance. Default ${shown(DEFAULTS.postgresPool)}.` }),
+                ),
+              },
+              {
+                additionalProperties: false,
+                description:
+                  "Use PostgreSQL instead of the SQLite file (path and min_free are then unused): any number of Relay instances may share one database.",
+              },
+            ),
           ),
         },
         { additionalProperties: false, description: "Where events and deliveries are kept." },

@@ -20,7 +20,8 @@ export function storageProblem(path: string): string | undefined {
 /** What `relay check` warns about the storage path; nothing stops the start there, but the database would. */
 export function storageWarnings(config: Config): string[] {
   const path = config.storage.path;
-  if (path === ":memory:") return [];
+  // storage.postgres replaces the file: its path is never opened.
+  if (path === ":memory:" || config.storage.postgres) return [];
   const warnings: string[] = [];
   const problem = storageProblem(path);
   if (problem) warnings.push(`storage.path ${path}: ${problem}; Relay will not start with it`);

@@ -45,8 +45,17 @@ export interface StorageConfig {
   path: string;
   /** Delivered events older than this are purged. Default 30d. */
   retentionMs: number;
-  /** Free space the database's disk keeps; below it ingest gets 503. 0: no check. Default 64mb. */
+  /** Free space the database's disk keeps; below it ingest gets 503. 0: no check. Default 64mb. SQLite only. */
   minFreeBytes?: number;
+  /** Set: PostgreSQL is the store (path is unused), shared by every instance pointed at it. */
+  postgres?: PostgresConfig;
+}
+
+export interface PostgresConfig {
+  /** postgres://user:password@host:port/database; `?search_path=name` picks the schema. */
+  url: string;
+  /** Connections per instance. Default 10. */
+  pool: number;
 }
 
 /** Where an event's type is read from; the source name is the fallback when the field is absent. */

@@ -3,7 +3,7 @@ import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
 import { Value } from "@sinclair/typebox/value";
 import { type Issues, type Path, closest, didYouMean } from "./issues.ts";
 import { pathKey } from "./locate.ts";
-import { PATTERN_HINTS, STATUS_PATTERN } from "./schema.ts";
+import { PATTERN_HINTS, STATUS_PATTERN } from "./schema-kit.ts";
 import { DURATION_PATTERN, SIZE_PATTERN, parseDuration, parseSize } from "./units.ts";
 
 // TypeBox's verdict on the raw document, turned into located issues an admin can act on.

@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.ts";
 import type { DestinationConfig, EgressPolicy } from "../config/types.ts";
-import type { ClaimedDelivery, Settlement } from "../store/store.ts";
+import type { ClaimedDelivery, Settlement } from "../store/types.ts";
 import { settlementFor } from "./outcome.ts";
 import { buildRequest } from "./request.ts";
 import { sendAttempt, type AttemptResult } from "./send.ts";

@@ -2,7 +2,7 @@ import type { Clock } from "../clock.ts";
 import { DEFAULT_DISABLE_AFTER_MS } from "../config/defaults.ts";
 import type { Config } from "../config/types.ts";
 import type { Logger } from "../log.ts";
-import type { Settlement, Store } from "../store/store.ts";
+import type { Settlement, Store } from "../store/types.ts";
 
 // A destination failing for days is disabled: its pending deliveries become dead (kept, retryable) instead of
 // piling up until the disk is full. Decisions are pure; the shell below keeps the state and tells the store.
@@ -49,8 +49,8 @@ export function createDisabler({ store, config, clock, log, pause, resume }: Dis
 
   return {
     /** Restores the stored state: disabled destinations stay paused across restarts. */
-    start(): void {
-      for (const row of store.destinationHealth()) {
+    async start(): Promise<void> {
+      for (const row of await store.destinationHealth()) {
         failing.set(row.destination, row.failingSince);
         if (row.disabledAt !== null) {
           disabled.add(row.destination);
@@ -94,7 +94,7 @@ export function createDisabler({ store, config, clock, log, pause, resume }: Dis
     enable(name: string): boolean {
       if (!disabled.delete(name)) return false;
       failing.delete(name);
-      store.enableDestination(name);
+      store.enableDestination(name).catch((error) => log.warn("could not record destination enabled", { destination: name, error: String(error) }));
       resume(name);
       log.info("destination enabled", { destination: name });
       return true;

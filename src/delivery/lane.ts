@@ -1,5 +1,5 @@
 import type { DestinationConfig } from "../config/types.ts";
-import type { ClaimedDelivery } from "../store/store.ts";
+import type { ClaimedDelivery } from "../store/types.ts";
 import * as circuit from "./circuit.ts";
 
 /** A delivery claimed ahead of a free slot, with the end of its lease. */
@@ -18,6 +18,8 @@ export class Lane {
   claiming: Promise<void> | null = null;
   /** The last claim came back short: nothing more is due until a pass (commit, timer) says otherwise. */
   exhausted = false;
+  /** Attempts ended whose settlement is not written yet: in_flight in the store, no longer at the receiver. */
+  settling = new Set<string>();
 
   constructor(readonly name: string) {}
 
@@ -46,12 +48,12 @@ export class Lane {
   }
 
   /** When the loop should look at this lane again on its own, or null when only a wake-up can give it work. */
-  dueAt(dest: DestinationConfig, nextDue: () => number | null): number | null | "skip" {
+  async dueAt(dest: DestinationConfig, nextDue: () => Promise<number | null>): Promise<number | null | "skip"> {
     const c = this.circuit;
     if (this.inFlight >= dest.concurrency) return "skip";
     // These claim nothing until a resume or a finished attempt wakes the loop.
     if (c.paused || c.status === "half_open" || (c.status === "open" && this.inFlight > 0)) return "skip";
-    let due = nextDue();
+    let due = await nextDue();
     const probeAt = circuit.wakeAt(c);
     if (due !== null && probeAt !== null) due = Math.max(due, probeAt);
     return due;

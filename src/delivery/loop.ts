@@ -2,12 +2,12 @@
 export type LoopState = "starting" | "running" | "stopping" | "stopped";
 
 export interface LoopSteps {
-  /** Work done once before the first pass (start-up recovery). */
-  starting(): void;
+  /** Work done once before the first pass (start-up recovery); the first pass waits for it. */
+  starting(): void | Promise<void>;
   /** One pass; resolves once its claims are answered, with whether it started any work. */
   pass(): Promise<boolean>;
   /** How long the loop may sleep after a pass that started nothing (ms). */
-  sleepBudget(): number;
+  sleepBudget(): number | Promise<number>;
   onError(error: unknown): void;
 }
 
@@ -24,8 +24,13 @@ export class Loop {
   start(): void {
     if (this.state !== "stopped") return;
     this.state = "starting";
-    this.steps.starting();
-    this.running = this.run();
+    let started: void | Promise<void>;
+    try {
+      started = this.steps.starting();
+    } catch (error) {
+      started = Promise.reject(error);
+    }
+    this.running = this.run(Promise.resolve(started));
   }
 
   /** Wakes the loop: a sleeping loop passes at once, a busy one passes again without sleeping. */
@@ -51,7 +56,10 @@ export class Loop {
     await drain();
   }
 
-  private async run(): Promise<void> {
+  private async run(started: Promise<void>): Promise<void> {
+    // A failed start-up step is reported; the passes run anyway (what it would have recovered, the sweeps do later).
+    await started.catch((error) => this.steps.onError(error));
+    if (this.state !== "starting") return;
     this.state = "running";
     while (this.state === "running") {
       let started = false;
@@ -63,7 +71,7 @@ export class Loop {
       if (this.state !== "running") break;
       // Let the started requests and incoming traffic progress before the next claim.
       if (started) await new Promise((r) => setImmediate(r));
-      else await this.sleep(this.steps.sleepBudget());
+      else await this.sleep(await this.steps.sleepBudget());
     }
   }
 

@@ -1,5 +1,5 @@
 import type { DestinationConfig } from "../config/types.ts";
-import type { ClaimedDelivery, Settlement } from "../store/store.ts";
+import type { ClaimedDelivery, Settlement } from "../store/types.ts";
 import { excerpt, honoursRetryAfter, isAcknowledged, nextAttemptAt } from "./policy.ts";
 import type { AttemptResult } from "./send.ts";
 

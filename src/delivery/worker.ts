@@ -1,8 +1,9 @@
 import type { Clock } from "../clock.ts";
 import type { Config, DestinationConfig } from "../config/types.ts";
 import { repeatedError, type Logger } from "../log.ts";
-import type { ClaimedDelivery, Settlement, Store } from "../store/store.ts";
+import type { ClaimedDelivery, Settlement, Store } from "../store/types.ts";
 import * as circuit from "./circuit.ts";
+import { adopt, sharedState } from "./shared-circuit.ts";
 import { attemptDelivery } from "./attempt.ts";
 import * as backoff from "./backoff.ts";
 import { Lane } from "./lane.ts";
@@ -52,13 +53,32 @@ export function createWorker(opts: WorkerOptions) {
   const active = new Set<Promise<void>>();
   let startedTotal = 0;
   let lastSweep = 0;
-  const settlements = settlementBatcher({ store, log, batchMs, onSettled: opts.onSettled, storage: opts.storage, storeError });
-  // Lease releases on their way to the store; stop() and runOnce() wait for them.
-  const releasing = new Set<Promise<void>>();
+  const settlements = settlementBatcher({
+    store,
+    log,
+    batchMs,
+    onSettled: opts.onSettled,
+    onWriteEnded: (batch) => {
+      for (const { dest, d } of batch) lanes.get(dest.name)?.settling.delete(d.id);
+      // A shared store counts those rows in its caps until now: the freed room is claimed at once.
+      if (store.shared) wakeSoon();
+    },
+    storage: opts.storage,
+    storeError,
+  });
+  // Lease releases and shared destination states on their way to the store; stop() and runOnce() wait for them.
+  const writing = new Set<Promise<void>>();
+  const sent = (write: Promise<void>): Promise<void> => {
+    writing.add(write);
+    write.finally(() => writing.delete(write));
+    return write;
+  };
 
-  const setCircuit = (lane: Lane, next: circuit.Circuit, fields: Record<string, unknown> = {}) => {
+  const setCircuit = (lane: Lane, next: circuit.Circuit, fields: Record<string, unknown> = {}, share = true) => {
+    const previous = lane.circuit;
     const before = lane.state;
     lane.circuit = next;
+    if (share) shareCircuit(lane.name, previous, next);
     const after = lane.state;
     if (before === after) return;
     if (after === "open" || after === "paused") void releaseQueued(lane);
@@ -71,6 +91,29 @@ export function createWorker(opts: WorkerOptions) {
     else log.info("circuit closed", line);
   };
 
+  // Instances sharing the store share each destination's pause and circuit: changes go out, newer ones come in.
+  const sharedSeen = new Map<string, number>();
+  const shareCircuit = (name: string, previous: circuit.Circuit, next: circuit.Circuit) => {
+    if (!store.saveDestinationState) return;
+    const now = clock.now();
+    const state = sharedState(name, next, now, store.instanceId);
+    const was = sharedState(name, previous, now, store.instanceId);
+    if (state.paused === was.paused && state.circuit === was.circuit && state.nextProbeAt === was.nextProbeAt) return;
+    sharedSeen.set(name, now);
+    void sent(store.saveDestinationState(state).catch((error) => log.error("destination state not shared", { destination: name, error: String(error) })));
+  };
+  const takeInShared = async () => {
+    if (!store.destinationStates) return;
+    for (const s of await store.destinationStates()) {
+      // This life's own writes are known already; a previous life's (a pause before a restart) are taken in too.
+      if (s.updatedAt <= (sharedSeen.get(s.destination) ?? -1)) continue;
+      sharedSeen.set(s.destination, s.updatedAt);
+      const lane = laneOf(s.destination);
+      const next = adopt(lane.circuit, s);
+      if (next !== lane.circuit) setCircuit(lane, next, { by: s.updatedBy }, false);
+    }
+  };
+
   const deliver = async (dest: DestinationConfig, lane: Lane, d: ClaimedDelivery): Promise<void> => {
     const s = await attemptDelivery(dest, d, clock, random, opts.config().egress);
     // The circuit learns now, not at the deferred settle: the slot this attempt frees is reused before that.
@@ -79,6 +122,7 @@ export function createWorker(opts: WorkerOptions) {
       delivery: d.id,
       status: s.attempt.statusCode,
     });
+    if (store.shared) lane.settling.add(d.id);
     settlements.add({ s, dest, d });
   };
 
@@ -115,27 +159,28 @@ export function createWorker(opts: WorkerOptions) {
   function releaseQueued(lane: Lane): Promise<void> {
     const queue = lane.takeQueue();
     if (queue.length === 0) return Promise.resolve();
-    const write = store.release(queue.map((q) => q.d.id)).then(
-      () => undefined,
-      // The leases then expire and the sweep puts the rows back in line.
-      (error) => storeError("release failed", { error: String(error), destination: lane.name }),
+    return sent(
+      store.release(queue.map((q) => q.d.id)).then(
+        () => undefined,
+        // The leases then expire and the sweep puts the rows back in line.
+        (error) => storeError("release failed", { error: String(error), destination: lane.name }),
+      ),
     );
-    releasing.add(write);
-    write.finally(() => releasing.delete(write));
-    return write;
   }
   /** Gives back every queue, then waits until all the settlements and releases sent so far are written. */
   const releaseAllQueued = async () => {
     for (const lane of lanes.values()) void releaseQueued(lane);
-    await Promise.allSettled([settlements.written(), ...releasing]);
+    await Promise.allSettled([settlements.written(), ...writing]);
   };
 
   // One claim per lane at a time; its rows are dispatched the moment it is answered.
   const claimFor = (dest: DestinationConfig, lane: Lane, want: number, now: number): void => {
     const leaseUntil = now + 3 * dest.timeoutMs + leaseMarginMs;
     const forClosedCircuit = lane.circuit.status === "closed";
+    // Instances sharing the outbox count each other's leases in the claim, so the cap holds in total.
+    const cap = store.shared ? { max: dest.concurrency, finished: [...lane.settling] } : undefined;
     lane.claiming = store
-      .claim(dest.name, want, now, leaseUntil - now)
+      .claim(dest.name, want, now, leaseUntil - now, cap)
       .then(
         (rows) => {
           claimBackoff = backoff.NO_BACKOFF;
@@ -178,6 +223,7 @@ export function createWorker(opts: WorkerOptions) {
         (released) => released > 0 && log.warn("expired leases released", { count: released }),
         (error) => storeError("lease sweep failed", { error: String(error) }),
       );
+      takeInShared().catch((error) => log.error("destination states not read", { error: String(error) }));
     }
     const destinations = opts.config().destinations;
     for (const lane of lanes.values()) lane.exhausted = false;
@@ -189,18 +235,24 @@ export function createWorker(opts: WorkerOptions) {
   };
 
   /** How long the loop may sleep: until the earliest due delivery of a destination with a free slot. */
-  const sleepBudget = (): number => {
+  const sleepBudget = async (): Promise<number> => {
     const now = clock.now();
     let budget = idleMs;
-    for (const dest of Object.values(opts.config().destinations)) {
-      const due = laneOf(dest.name).dueAt(dest, () => store.nextDueAt(dest.name));
-      if (due !== null && due !== "skip") budget = Math.min(budget, Math.max(0, due - now));
-    }
+    // A store that cannot answer leaves the idle sleep as it is; the claims' back-off reports the failure.
+    const dues = await Promise.all(
+      Object.values(opts.config().destinations).map((dest) => laneOf(dest.name).dueAt(dest, () => store.nextDueAt(dest.name)).catch(() => null)),
+    );
+    for (const due of dues) if (due !== null && due !== "skip") budget = Math.min(budget, Math.max(0, due - now));
     return Math.max(budget, backoff.waitMs(claimBackoff, now));
   };
 
   const loop = new Loop({
-    starting: () => store.releaseAllLeases(),
+    // Leases left by this process's previous life go back before the first claim (on PostgreSQL: its own only).
+    starting: () =>
+      store.releaseLeasesAtStart().then(
+        () => undefined,
+        (error) => log.error("lease release at start failed", { error: String(error) }),
+      ),
     async pass() {
       const before = startedTotal;
       pass();
@@ -253,6 +305,9 @@ export function createWorker(opts: WorkerOptions) {
     wake(): void {
       loop.notify();
     },
+
+    /** Takes in the pause and circuit changes other instances shared (the loop does so every second). */
+    syncShared: takeInShared,
 
     /** Claims everything due now, sends it and settles it; for tests and one-shot draining. */
     async runOnce(): Promise<number> {

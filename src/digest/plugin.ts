@@ -23,7 +23,7 @@ export function digestPlugin(scheduler: Pick<DigestScheduler, "flush">, authoriz
     "/api/digests/:destination/flush",
     async ({ request, params }) => {
       await authorize(request);
-      const result = scheduler.flush(params.destination);
+      const result = await scheduler.flush(params.destination);
       return {
         digests: result.digests.map((d) => ({ id: d.id, items: d.items, part: d.part, parts: d.parts })),
         items: result.items,

@@ -4,8 +4,7 @@ import type { Config, DestinationConfig, DigestConfig } from "../config/types.ts
 import { NotFound } from "../errors.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../log.ts";
-import { digestTable, type DigestPart } from "../store/digests.ts";
-import type { Store } from "../store/store.ts";
+import type { DigestPart, Store } from "../store/types.ts";
 import { digestBody } from "./body.ts";
 import { MAX_MISSED_WINDOWS, missedTicks, previousTick } from "./window.ts";
 
@@ -55,7 +54,7 @@ type DigestDestination = DestinationConfig & { digest: DigestConfig };
  */
 export function createDigestScheduler(opts: DigestSchedulerOptions) {
   const { store, clock, log } = opts;
-  const table = digestTable(store);
+  const table = store.digests;
   const maxMissed = opts.maxMissedWindows ?? MAX_MISSED_WINDOWS;
   const jobs = new Map<string, { job: Cron; cron: string; timezone: string }>();
   let running = false;
@@ -67,10 +66,10 @@ export function createDigestScheduler(opts: DigestSchedulerOptions) {
     return dest as DigestDestination;
   };
 
-  const closeOne = (dest: DigestDestination, windowStart: number, windowEnd: number, sendEmpty: boolean): ClosedWindow | null => {
+  const closeOne = async (dest: DigestDestination, windowStart: number, windowEnd: number, sendEmpty: boolean): Promise<ClosedWindow | null> => {
     const { digest } = dest;
     const now = clock.now();
-    const result = table.closeWindow({
+    const result = await table.closeWindow({
       destination: dest.name,
       windowStart,
       windowEnd,
@@ -102,19 +101,19 @@ export function createDigestScheduler(opts: DigestSchedulerOptions) {
   };
 
   /** Closes every window whose tick is in (last closed end, at], oldest first. */
-  const closeDue = (name: string, at: number, onlyWithHistory: boolean): ClosedWindow[] => {
+  const closeDue = async (name: string, at: number, onlyWithHistory: boolean): Promise<ClosedWindow[]> => {
     const dest = digestDestination(name);
     const { digest } = dest;
-    let lastClosed = table.lastClosedWindowEnd(name);
+    let lastClosed = await table.lastClosedWindowEnd(name);
     if (lastClosed === null) {
-      const oldest = table.oldestHeldAt(name);
+      const oldest = await table.oldestHeldAt(name);
       // Never closed: windows from the oldest waiting item on; nothing waiting means nothing was missed.
       if (oldest !== null) lastClosed = oldest - 1;
       else if (onlyWithHistory) return [];
     }
     const closed: ClosedWindow[] = [];
     for (const end of missedTicks(digest.cron, digest.timezone, lastClosed, at, maxMissed)) {
-      const window = closeOne(dest, startFor(digest, end, table.lastClosedWindowEnd(name)), end, digest.sendEmpty);
+      const window = await closeOne(dest, startFor(digest, end, await table.lastClosedWindowEnd(name)), end, digest.sendEmpty);
       if (window) closed.push(window);
     }
     return closed;
@@ -132,9 +131,9 @@ export function createDigestScheduler(opts: DigestSchedulerOptions) {
       const name = dest.name;
       try {
         const onError = (error: unknown) => log.error("digest close failed", { destination: name, error: String(error) });
-        const job = new Cron(cron, { timezone, protect: true, catch: onError }, () => {
+        const job = new Cron(cron, { timezone, protect: true, catch: onError }, async () => {
           // The destination may have lost its digest in a reload that raced this tick.
-          if (opts.config().destinations[name]?.digest) closeDue(name, clock.now(), false);
+          if (opts.config().destinations[name]?.digest) await closeDue(name, clock.now(), false);
         });
         jobs.set(name, { job, cron, timezone });
       } catch (error) {
@@ -167,7 +166,7 @@ export function createDigestScheduler(opts: DigestSchedulerOptions) {
      * Closes the window ending at the latest tick at or before `at`, and any earlier window still open
      * (a missed tick). Windows already closed are left alone, so calling it twice writes nothing.
      */
-    close(destination: string, at: number = clock.now()): ClosedWindow[] {
+    close(destination: string, at: number = clock.now()): Promise<ClosedWindow[]> {
       return closeDue(destination, at, false);
     },
 
@@ -175,13 +174,13 @@ export function createDigestScheduler(opts: DigestSchedulerOptions) {
      * At start-up: for each digest destination, closes the windows whose tick passed while Relay was
      * down. A destination that never closed a window and holds nothing is skipped.
      */
-    catchUp(): ClosedWindow[] {
+    async catchUp(): Promise<ClosedWindow[]> {
       const now = clock.now();
       const closed: ClosedWindow[] = [];
       for (const dest of Object.values(opts.config().destinations)) {
         if (!dest.digest) continue;
         try {
-          closed.push(...closeDue(dest.name, now, true));
+          closed.push(...(await closeDue(dest.name, now, true)));
         } catch (error) {
           log.error("digest catch-up failed", { destination: dest.name, error: String(error) });
         }
@@ -193,14 +192,14 @@ export function createDigestScheduler(opts: DigestSchedulerOptions) {
      * Sends everything held up to now: due windows close as scheduled, then a window ending now takes
      * the rest. Nothing held: nothing is written or sent (send_empty applies to scheduled windows only).
      */
-    flush(destination: string): FlushResult {
+    async flush(destination: string): Promise<FlushResult> {
       const dest = digestDestination(destination);
       const now = clock.now();
-      const windows = closeDue(destination, now, true);
-      if (table.heldCount(destination, now) > 0) {
-        const lastClosed = table.lastClosedWindowEnd(destination);
-        const start = lastClosed ?? table.oldestHeldAt(destination)! - 1;
-        const window = closeOne(dest, start, now, false);
+      const windows = await closeDue(destination, now, true);
+      if ((await table.heldCount(destination, now)) > 0) {
+        const lastClosed = await table.lastClosedWindowEnd(destination);
+        const start = lastClosed ?? (await table.oldestHeldAt(destination))! - 1;
+        const window = await closeOne(dest, start, now, false);
         if (window) windows.push(window);
       }
       const digests = windows.flatMap((w) => w.digests.filter((d) => d.deliveryId !== null));

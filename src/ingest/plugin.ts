@@ -51,12 +51,12 @@ export function ingestPlugin(deps: IngestDeps) {
     .post(
       "/api/webhook/:source",
       async ({ request, params, set }) => {
-        const accepted = await observed((named) => {
+        const accepted = await observed(async (named) => {
           const name = deps.sourceUrls().get(params.source);
           const source = name ? deps.config().sources[name] : undefined;
           if (!source) throw new NotFound("unknown source");
           named(source.name);
-          if (source.requireApiKey) requireIngestKey(request, source.name);
+          if (source.requireApiKey) await requireIngestKey(request, source.name);
           return deps.receive(request, source);
         });
         set.status = accepted.status;
@@ -79,8 +79,8 @@ export function ingestPlugin(deps: IngestDeps) {
     .post(
       "/api/webhook",
       async ({ request, set }) => {
-        const accepted = await observed((named) => {
-          const key = requireIngestKey(request, null);
+        const accepted = await observed(async (named) => {
+          const key = await requireIngestKey(request, null);
           if (key.source === null) throw new BadRequest("API key is not bound to a source");
           const source = deps.config().sources[key.source];
           if (!source) throw new NotFound(`API key is bound to source "${key.source}", which is not configured`);

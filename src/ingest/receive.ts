@@ -9,7 +9,7 @@ import type { InboundEvent } from "../routing/event.ts";
 import { plan } from "../routing/plan.ts";
 import { readVariables } from "../routing/variables.ts";
 import { verifySignature } from "../signing/index.ts";
-import type { Store } from "../store/store.ts";
+import type { Store } from "../store/types.ts";
 import { nestsDeeperThan } from "../routing/depth.ts";
 import { eventTypeOf, idempotencyKeyOf, isJsonContentType, storedHeaders } from "./inbound.ts";
 import { readTypedEnvelope } from "./typed.ts";

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { Elysia } from "elysia";
 import type { DestinationConfig } from "../config/types.ts";
 import { Unauthorized } from "../errors.ts";
-import type { Settlement } from "../store/store.ts";
+import type { Settlement } from "../store/types.ts";
 import { EXPOSITION_CONTENT_TYPE, labelledCounter, labelledHistogram, renderExposition, type Family } from "./exposition.ts";
 import { eventLoopLag, processFamilies } from "./process-metrics.ts";
 
@@ -13,7 +13,7 @@ const ATTEMPT_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 6
 
 export interface MetricsDeps {
   /** Outbox rows per status, read at each scrape. */
-  outboxDepth: () => Record<string, number>;
+  outboxDepth: () => Promise<Record<string, number>> | Record<string, number>;
   /** Configured destination names and their circuit state, read at each scrape. */
   destinations?: () => string[];
   destinationState?: (name: string) => (typeof CIRCUIT_STATES)[number];
@@ -28,7 +28,8 @@ export function createMetrics(deps: MetricsDeps) {
   const attemptSeconds = labelledHistogram("destination", ATTEMPT_BUCKETS);
   const digestWindows = labelledCounter(["destination"]);
 
-  const families = (): Family[] => {
+  const families = async (): Promise<Family[]> => {
+    const depth = await deps.outboxDepth();
     const all: Family[] = [
       {
         type: "counter",
@@ -59,7 +60,7 @@ export function createMetrics(deps: MetricsDeps) {
         type: "gauge",
         name: "relay_outbox_depth",
         help: "Outbox rows by status (pending, in_flight, held_for_digest, dead), counted at scrape time.",
-        samples: Object.entries(deps.outboxDepth()).map(([status, value]) => ({ labels: { status }, value })),
+        samples: Object.entries(depth).map(([status, value]) => ({ labels: { status }, value })),
       },
     ];
     if (deps.destinations && deps.destinationState) {
@@ -96,8 +97,8 @@ export function createMetrics(deps: MetricsDeps) {
 
     /** The Prometheus text exposition, the process's own figures last (the loop's lag is measured now). */
     async render(): Promise<string> {
-      const lag = await eventLoopLag();
-      return renderExposition([...families(), ...processFamilies(lag)]);
+      const [own, lag] = await Promise.all([families(), eventLoopLag()]);
+      return renderExposition([...own, ...processFamilies(lag)]);
     },
 
     contentType: EXPOSITION_CONTENT_TYPE,

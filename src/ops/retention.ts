@@ -4,7 +4,7 @@ import type { Config } from "../config/types.ts";
 import { idFloor } from "../ids.ts";
 import type { Logger } from "../log.ts";
 import { RETENTION_START } from "../store/retention.ts";
-import type { Store } from "../store/store.ts";
+import type { Store } from "../store/types.ts";
 
 export interface RetentionOptions {
   store: Store;

@@ -1,14 +1,12 @@
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
-import type { Store } from "../store/store.ts";
-import { usageTable, type SourceCounts } from "../store/usage.ts";
+import type { SourceCounts, Store } from "../store/types.ts";
 
 /**
  * Accepted and rejected requests per source, added to the stored totals every few seconds and at stop, instead of
  * a write per request. A crash loses at most the last few seconds of counts; never an event.
  */
 export function createSourceUsage(opts: { store: Store; clock: Clock; log: Logger; everyMs?: number }) {
-  const usage = usageTable(opts.store);
   let pending = new Map<string, SourceCounts>();
   let timer: ReturnType<typeof setInterval> | null = null;
 
@@ -18,12 +16,12 @@ export function createSourceUsage(opts: { store: Store; clock: Clock; log: Logge
     return c;
   };
 
-  const flush = () => {
+  const flush = async (): Promise<void> => {
     if (pending.size === 0) return;
     const counts = pending;
     pending = new Map();
     try {
-      usage.add(counts);
+      await opts.store.usage.addSourceCounts(counts);
     } catch (error) {
       // Kept for the next batch: statistics may lag, they are never worth failing a request for.
       for (const [source, c] of counts) {
@@ -49,12 +47,13 @@ export function createSourceUsage(opts: { store: Store; clock: Clock; log: Logge
     },
     flush,
     start(): void {
-      timer ??= setInterval(flush, opts.everyMs ?? 5_000);
+      timer ??= setInterval(() => void flush(), opts.everyMs ?? 5_000);
     },
-    stop(): void {
+    /** Stops the timer and stores what is counted; resolves once written (or given up, with a warning). */
+    stop(): Promise<void> {
       if (timer) clearInterval(timer);
       timer = null;
-      flush();
+      return flush();
     },
   };
 }

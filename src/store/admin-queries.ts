@@ -1,7 +1,8 @@
 import type { DeliveryStatus } from "./schema.ts";
-import type { Store } from "./store.ts";
+import type { Database } from "bun:sqlite";
+import { eventDetail, type RawAttempt, type RawDelivery, type RawEvent, toAttempt, toDelivery } from "./rows.ts";
 
-// Reads and repairs for the admin API: events, deliveries and attempts, retries, replays, stats.
+// Reads and repairs for the admin API: events, deliveries and attempts, retries, discards, replays (stats: admin-stats.ts).
 
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ["pending", "in_flight", "delivered", "dead", "held_for_digest", "digested", "discarded"];
 
@@ -117,7 +118,7 @@ export interface TestDelivery {
 
 export type AdminQueries = ReturnType<typeof adminQueries>;
 
-export function adminQueries(store: Store) {
+export function adminQueries(store: { sqlite: Database }) {
   const { sqlite } = store;
 
   const eventDeliveryCounts = sqlite.query<{ event_id: string; status: string; n: number }, { ids: string }>(
@@ -155,38 +156,6 @@ export function adminQueries(store: Store) {
     `INSERT INTO deliveries (id, event_id, route, destination, event_type, status, body, attempts, next_attempt_at, lease_until, created_at)
      VALUES ($id, NULL, 'test-send', $destination, $eventType, 'in_flight', $body, 0, $now, $leaseUntil, $now)`,
   );
-  const openCounts = sqlite.query<{ destination: string; status: string; n: number }, []>(
-    `SELECT destination, status, count(*) AS n FROM deliveries
-     WHERE status IN ('pending', 'in_flight', 'dead', 'held_for_digest') GROUP BY destination, status`,
-  );
-  // Nearest rank: the p-th percentile of n sorted values is the ceil(p·n/100)-th.
-  const windowStats = sqlite.query<RawWindow, { since: number; until: number }>(
-    `WITH w AS (
-       SELECT d.destination AS destination, a.duration_ms AS ms, a.error IS NULL AS ok,
-              row_number() OVER (PARTITION BY d.destination ORDER BY a.duration_ms) AS rn,
-              count(*) OVER (PARTITION BY d.destination) AS n
-       FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
-       WHERE a.started_at >= $since AND a.started_at <= $until
-     )
-     SELECT destination, sum(ok) AS sent, max(n) - sum(ok) AS failed,
-            max(CASE WHEN rn = (50 * n + 99) / 100 THEN ms END) AS p50,
-            max(CASE WHEN rn = (95 * n + 99) / 100 THEN ms END) AS p95,
-            max(CASE WHEN rn = (99 * n + 99) / 100 THEN ms END) AS p99
-     FROM w GROUP BY destination`,
-  );
-  const lastDelivered = sqlite.query<{ at: number | null }, { destination: string }>(
-    `SELECT max(delivered_at) AS at FROM deliveries WHERE destination = $destination AND delivered_at IS NOT NULL`,
-  );
-  // A loose index scan: one seek per distinct destination instead of reading every delivery.
-  const storedDestinations = sqlite.query<{ name: string }, []>(
-    `WITH RECURSIVE names(name) AS (
-       SELECT min(destination) FROM deliveries
-       UNION ALL
-       SELECT (SELECT min(destination) FROM deliveries WHERE destination > names.name) FROM names WHERE names.name IS NOT NULL
-     )
-     SELECT name FROM names WHERE name IS NOT NULL`,
-  );
-
   return {
     /** Newest first; filters combine with AND. */
     listEvents(q: EventQuery): Page<EventSummary> {
@@ -216,25 +185,7 @@ export function adminQueries(store: Store) {
     /** The event with every delivery (oldest first) and every attempt of each; null when unknown. */
     getEvent(id: string): { event: StoredEvent; deliveries: DeliveryDetail[] } | null {
       const raw = selectEvent.get({ id });
-      if (!raw) return null;
-      const history = new Map<string, AttemptRow[]>();
-      for (const a of selectEventAttempts.all({ id }).map(toAttempt)) {
-        const list = history.get(a.deliveryId) ?? [];
-        list.push(a);
-        history.set(a.deliveryId, list);
-      }
-      return {
-        event: {
-          id: raw.id,
-          source: raw.source,
-          type: raw.type,
-          receivedAt: raw.received_at,
-          headers: JSON.parse(raw.headers) as Record<string, string>,
-          body: raw.body,
-          idempotencyKey: raw.idempotency_key,
-        },
-        deliveries: selectEventDeliveries.all({ id }).map((d) => ({ ...toDelivery(d), body: d.body, history: history.get(d.id) ?? [] })),
-      };
+      return raw ? eventDetail(raw, selectEventDeliveries.all({ id }), selectEventAttempts.all({ id })) : null;
     },
 
     /** Newest first (ids sort by creation time). */
@@ -271,7 +222,6 @@ export function adminQueries(store: Store) {
       return resetDestination.run({ destination, now }).changes;
     },
 
-
     /** A dead delivery given up: `discarded`, with its history kept. False when it is not dead. */
     discardDelivery(id: string): boolean {
       return discardOne.run({ id }).changes === 1;
@@ -285,34 +235,6 @@ export function adminQueries(store: Store) {
     /** A test-send row, leased at once so the worker leaves it to the admin call that settles it. */
     insertTestDelivery(d: TestDelivery): void {
       insertTest.run({ id: d.id, destination: d.destination, eventType: d.eventType, body: d.body, now: d.now, leaseUntil: d.leaseUntil });
-    },
-
-    /** Destinations with at least one delivery row, configured or not. */
-    storedDestinations(): string[] {
-      return storedDestinations.all().map((r) => r.name);
-    },
-
-    /** Deliveries still open, per destination. */
-    openCounts(): Map<string, DestinationCounts> {
-      const out = new Map<string, DestinationCounts>();
-      for (const r of openCounts.all()) {
-        const c = out.get(r.destination) ?? { pending: 0, inFlight: 0, dead: 0, held: 0 };
-        if (r.status === "pending") c.pending = r.n;
-        else if (r.status === "in_flight") c.inFlight = r.n;
-        else if (r.status === "dead") c.dead = r.n;
-        else c.held = r.n;
-        out.set(r.destination, c);
-      }
-      return out;
-    },
-
-    /** Attempts started in [since, until], per destination. */
-    attemptWindow(since: number, until: number): Map<string, DestinationWindow> {
-      return new Map(windowStats.all({ since, until }).map((r) => [r.destination, { sent: r.sent, failed: r.failed, p50: r.p50, p95: r.p95, p99: r.p99 }]));
-    },
-
-    lastDeliveredAt(destination: string): number | null {
-      return lastDelivered.get({ destination })?.at ?? null;
     },
   };
 }
@@ -334,79 +256,4 @@ function conditions(limit: number, candidates: Array<[clause: string, param: str
 /** `\`, `%` and `_` matched literally under ESCAPE '\'. */
 export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
-interface RawEvent {
-  id: string;
-  source: string;
-  type: string;
-  received_at: number;
-  headers: string;
-  body: string;
-  idempotency_key: string | null;
-}
-
-interface RawDelivery {
-  id: string;
-  event_id: string | null;
-  digest_id: string | null;
-  route: string;
-  destination: string;
-  event_type: string;
-  status: DeliveryStatus;
-  body: string;
-  attempts: number;
-  next_attempt_at: number;
-  lease_until: number | null;
-  last_error: string | null;
-  created_at: number;
-  delivered_at: number | null;
-}
-
-interface RawAttempt {
-  id: number;
-  delivery_id: string;
-  started_at: number;
-  duration_ms: number;
-  status_code: number | null;
-  response: string | null;
-  error: string | null;
-}
-
-interface RawWindow {
-  destination: string;
-  sent: number;
-  failed: number;
-  p50: number;
-  p95: number;
-  p99: number;
-}
-
-function toDelivery(r: Omit<RawDelivery, "body">): DeliveryRow {
-  return {
-    id: r.id,
-    eventId: r.event_id,
-    digestId: r.digest_id,
-    route: r.route,
-    destination: r.destination,
-    eventType: r.event_type,
-    status: r.status,
-    attempts: r.attempts,
-    nextAttemptAt: r.next_attempt_at,
-    lastError: r.last_error,
-    createdAt: r.created_at,
-    deliveredAt: r.delivered_at,
-  };
-}
-
-function toAttempt(r: RawAttempt): AttemptRow {
-  return {
-    id: r.id,
-    deliveryId: r.delivery_id,
-    startedAt: r.started_at,
-    durationMs: r.duration_ms,
-    statusCode: r.status_code,
-    response: r.response,
-    error: r.error,
-  };
 }

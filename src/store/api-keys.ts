@@ -1,4 +1,6 @@
-import type { Store } from "./store.ts";
+import { asc, eq, sql } from "drizzle-orm";
+import type { BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import { apiKeys } from "./schema.ts";
 
 /** One row of api_keys; only the secret's hash is ever stored. */
 export interface ApiKeyRow {
@@ -15,77 +17,34 @@ export interface ApiKeyRow {
   revokedAt: number | null;
 }
 
-interface RawApiKey {
-  id: string;
-  name: string;
-  secret_hash: string;
-  scopes: string;
-  source: string | null;
-  rate_limit_per_minute: number | null;
-  created_at: number;
-  last_used_at: number | null;
-  revoked_at: number | null;
-}
-
-const COLUMNS = "id, name, secret_hash, scopes, source, rate_limit_per_minute, created_at, last_used_at, revoked_at";
-
-/** The SQL verbs for API keys. */
-export function apiKeyTable(store: Store) {
-  const { sqlite } = store;
-  const insertRow = sqlite.query(
-    `INSERT INTO api_keys (${COLUMNS})
-     VALUES ($id, $name, $secretHash, $scopes, $source, $rateLimitPerMinute, $createdAt, NULL, NULL)`,
-  );
-  const selectOne = sqlite.query<RawApiKey, { id: string }>(`SELECT ${COLUMNS} FROM api_keys WHERE id = $id`);
-  const selectAll = sqlite.query<RawApiKey, []>(`SELECT ${COLUMNS} FROM api_keys ORDER BY created_at, id`);
-  // A second revoke keeps the first timestamp; changes > 0 still says the key exists.
-  const revokeRow = sqlite.query<unknown, { id: string; now: number }>(
-    `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $now) WHERE id = $id`,
-  );
-
+/** The API key verbs on SQLite, through drizzle (a cold path: one row per admin call or per key check). */
+export function apiKeyTable(db: BunSQLiteDatabase<Record<string, unknown>>) {
   return {
-    /** Throws on a duplicate id (SQLITE_CONSTRAINT_PRIMARYKEY). */
+    /** Throws on a duplicate id (SQLITE_CONSTRAINT_PRIMARYKEY, whose message says UNIQUE). */
     insert(row: Omit<ApiKeyRow, "lastUsedAt" | "revokedAt">): void {
-      insertRow.run({
-        id: row.id,
-        name: row.name,
-        secretHash: row.secretHash,
-        scopes: JSON.stringify(row.scopes),
-        source: row.source,
-        rateLimitPerMinute: row.rateLimitPerMinute,
-        createdAt: row.createdAt,
-      });
+      db.insert(apiKeys).values({ ...row, scopes: JSON.stringify(row.scopes) }).run();
     },
 
     findById(id: string): ApiKeyRow | null {
-      const raw = selectOne.get({ id });
-      return raw ? toRow(raw) : null;
+      const row = db.select().from(apiKeys).where(eq(apiKeys.id, id)).get();
+      return row ? toRow(row) : null;
     },
 
     /** Every key, revoked ones included, oldest first. */
     list(): ApiKeyRow[] {
-      return selectAll.all().map(toRow);
+      return db.select().from(apiKeys).orderBy(asc(apiKeys.createdAt), asc(apiKeys.id)).all().map(toRow);
     },
 
-    /** True when the key exists (and is now revoked). */
+    /** True when the key exists (and is now revoked); a second revoke keeps the first timestamp. */
     revoke(id: string, now: number): boolean {
-      return revokeRow.run({ id, now }).changes > 0;
+      const revoked = db.update(apiKeys).set({ revokedAt: sql`COALESCE(${apiKeys.revokedAt}, ${now})` }).where(eq(apiKeys.id, id));
+      return revoked.returning({ id: apiKeys.id }).all().length > 0;
     },
   };
 }
 
 export type ApiKeyTable = ReturnType<typeof apiKeyTable>;
 
-function toRow(r: RawApiKey): ApiKeyRow {
-  return {
-    id: r.id,
-    name: r.name,
-    secretHash: r.secret_hash,
-    scopes: JSON.parse(r.scopes) as string[],
-    source: r.source,
-    rateLimitPerMinute: r.rate_limit_per_minute,
-    createdAt: r.created_at,
-    lastUsedAt: r.last_used_at,
-    revokedAt: r.revoked_at,
-  };
+function toRow(r: typeof apiKeys.$inferSelect): ApiKeyRow {
+  return { ...r, scopes: JSON.parse(r.scopes) as string[] };
 }

@@ -1,4 +1,8 @@
-import type { Store } from "./store.ts";
+import { and, asc, count, eq, lte, min, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/bun-sqlite";
+import type { Database } from "bun:sqlite";
+import { deliveries, digests as digestParts } from "./schema.ts";
+import { digestChunks, type RawDigest, toPart, toRecord } from "./rows.ts";
 
 // Digest verbs over the outbox. Items are `held_for_digest` delivery rows; closing a window turns
 // them into `digested` rows pointing at the digest (digest_id) and adds one `pending` delivery per
@@ -57,25 +61,13 @@ export interface DigestItem {
   createdAt: number;
 }
 
-interface RawDigest {
-  id: string;
-  destination: string;
-  window_start: number;
-  window_end: number;
-  part: number;
-  parts: number;
-  item_count: number;
-  delivery_id: string | null;
-  created_at: number;
-  status: string | null;
-  attempts: number | null;
-  last_error: string | null;
-}
-
 export type DigestTable = ReturnType<typeof digestTable>;
 
-export function digestTable(store: Store) {
+export function digestTable(store: { sqlite: Database }) {
   const { sqlite } = store;
+  // Reads and the retry through drizzle; closing a window stays prepared SQL inside its immediate transaction.
+  const db = drizzle(sqlite);
+  const held = (destination: string) => and(eq(deliveries.status, "held_for_digest"), eq(deliveries.destination, destination));
 
   const selectHeld = sqlite.query<{ id: string; body: string }, { destination: string; end: number }>(
     `SELECT id, body FROM deliveries WHERE status = 'held_for_digest' AND destination = $destination
@@ -97,12 +89,6 @@ export function digestTable(store: Store) {
   const selectLastEnd = sqlite.query<{ end: number | null }, { destination: string }>(
     `SELECT MAX(window_end) AS "end" FROM digests WHERE destination = $destination`,
   );
-  const selectOldestHeld = sqlite.query<{ at: number | null }, { destination: string }>(
-    `SELECT MIN(created_at) AS at FROM deliveries WHERE status = 'held_for_digest' AND destination = $destination`,
-  );
-  const countHeld = sqlite.query<{ n: number }, { destination: string; end: number }>(
-    `SELECT count(*) AS n FROM deliveries WHERE status = 'held_for_digest' AND destination = $destination AND created_at <= $end`,
-  );
   const insertDigest = sqlite.query(
     `INSERT INTO digests (id, destination, window_start, window_end, part, parts, item_count, delivery_id, created_at)
      VALUES ($id, $destination, $windowStart, $windowEnd, $part, $parts, $itemCount, $deliveryId, $createdAt)
@@ -114,14 +100,6 @@ export function digestTable(store: Store) {
   );
   const markDigested = sqlite.query(
     `UPDATE deliveries SET status = 'digested', digest_id = $digestId WHERE id = $id AND status = 'held_for_digest'`,
-  );
-  const selectItems = sqlite.query<{ id: string; event_id: string | null; route: string; body: string; created_at: number }, { id: string }>(
-    `SELECT id, event_id, route, body, created_at FROM deliveries WHERE digest_id = $id AND status = 'digested'
-     ORDER BY created_at, id`,
-  );
-  const resetDead = sqlite.query(
-    `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $now, lease_until = NULL, last_error = NULL
-     WHERE id = (SELECT delivery_id FROM digests WHERE id = $id) AND status = 'dead'`,
   );
 
   const existing = (destination: string, end: number): DigestPart[] => selectWindow.all({ destination, end }).map(toPart);
@@ -135,10 +113,7 @@ export function digestTable(store: Store) {
     if (last !== null && last > end) return { created: false, digests: [], items: 0 };
 
     const held = selectHeld.all({ destination, end });
-    const size = Math.max(1, Math.floor(input.maxItems));
-    const chunks: Array<typeof held> = [];
-    for (let i = 0; i < held.length; i += size) chunks.push(held.slice(i, i + size));
-    if (chunks.length === 0) chunks.push([]);
+    const chunks = digestChunks(held, input.maxItems);
     const parts = chunks.length;
     const send = held.length > 0 || input.sendEmpty;
 
@@ -194,7 +169,7 @@ export function digestTable(store: Store) {
 
     /** created_at of the oldest item still waiting for a digest, or null. */
     oldestHeldAt(destination: string): number | null {
-      return selectOldestHeld.get({ destination })?.at ?? null;
+      return db.select({ at: min(deliveries.createdAt) }).from(deliveries).where(held(destination)).get()?.at ?? null;
     },
 
     /** Bodies of the items waiting for a digest, created at or before `upTo`, oldest first. */
@@ -204,7 +179,7 @@ export function digestTable(store: Store) {
 
     /** How many items wait for a digest and were created at or before `upTo`. */
     heldCount(destination: string, upTo: number): number {
-      return countHeld.get({ destination, end: upTo })?.n ?? 0;
+      return db.select({ n: count() }).from(deliveries).where(and(held(destination), lte(deliveries.createdAt, upTo))).get()?.n ?? 0;
     },
 
     /** One digest part with its delivery's state, or null. */
@@ -225,13 +200,12 @@ export function digestTable(store: Store) {
 
     /** The items folded into one digest part, in the order they appear in its body. */
     digestItems(digestId: string): DigestItem[] {
-      return selectItems.all({ id: digestId }).map((r) => ({
-        id: r.id,
-        eventId: r.event_id,
-        route: r.route,
-        body: r.body,
-        createdAt: r.created_at,
-      }));
+      return db
+        .select({ id: deliveries.id, eventId: deliveries.eventId, route: deliveries.route, body: deliveries.body, createdAt: deliveries.createdAt })
+        .from(deliveries)
+        .where(and(eq(deliveries.digestId, digestId), eq(deliveries.status, "digested")))
+        .orderBy(asc(deliveries.createdAt), asc(deliveries.id))
+        .all();
     },
 
     /**
@@ -239,24 +213,12 @@ export function digestTable(store: Store) {
      * the attempts table keeps the history). Its items stay attached. False when it was not dead.
      */
     retryDigest(digestId: string, now: number): boolean {
-      return resetDead.run({ id: digestId, now }).changes === 1;
+      const part = db.select({ id: digestParts.deliveryId }).from(digestParts).where(eq(digestParts.id, digestId));
+      const reset = db
+        .update(deliveries)
+        .set({ status: "pending", attempts: 0, nextAttemptAt: now, leaseUntil: null, lastError: null })
+        .where(and(eq(deliveries.id, sql`(${part})`), eq(deliveries.status, "dead")));
+      return reset.returning({ id: deliveries.id }).all().length === 1;
     },
-  };
-}
-
-function toPart(r: RawDigest): DigestPart {
-  return { id: r.id, deliveryId: r.delivery_id, part: r.part, parts: r.parts, items: r.item_count };
-}
-
-function toRecord(r: RawDigest): DigestRecord {
-  return {
-    ...toPart(r),
-    destination: r.destination,
-    windowStart: r.window_start,
-    windowEnd: r.window_end,
-    createdAt: r.created_at,
-    status: r.delivery_id ? r.status : null,
-    attempts: r.delivery_id ? r.attempts : null,
-    lastError: r.delivery_id ? r.last_error : null,
   };
 }

@@ -1,8 +1,8 @@
-import type { Store } from "./store.ts";
+import type { Database } from "bun:sqlite";
 
 // Finding an event by what an operator has in hand: an idempotency key (unique per source) or a delivery id.
 
-export function eventLookup(store: Store) {
+export function eventLookup(store: { sqlite: Database }) {
   const { sqlite } = store;
   // One seek in events_idempotency per source.
   const byKey = sqlite.query<{ id: string }, { source: string; key: string }>(
@@ -10,7 +10,7 @@ export function eventLookup(store: Store) {
   );
   return {
     /** Ids of events carrying this idempotency key, one per source at most. */
-    byIdempotencyKey(key: string, sources: readonly string[]): string[] {
+    eventsByIdempotencyKey(key: string, sources: readonly string[]): string[] {
       return sources.flatMap((source) => byKey.all({ source, key }).map((r) => r.id));
     },
   };

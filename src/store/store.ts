@@ -2,19 +2,30 @@ import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { drizzle } from "drizzle-orm/bun-sqlite";
+import { adminQueries } from "./admin-queries.ts";
+import { adminStats } from "./admin-stats.ts";
+import { apiKeyTable } from "./api-keys.ts";
+import { destinationActivity } from "./destination-activity.ts";
+import { digestTable } from "./digests.ts";
+import { eventLookup } from "./event-lookup.ts";
 import { migrations } from "./migrations.ts";
+import { outboxStats } from "./outbox-stats.ts";
 import * as schema from "./schema.ts";
+import { promised, type DestinationHealthRow, type InFlightCap, type InstanceRecord, type Store } from "./types.ts";
+import { usageTable } from "./usage.ts";
 import { inlineWriter, startWriterThread, type Writer } from "./writer.ts";
 import { deliveryInserter, type NewDelivery, type NewEvent, type RecordInput, type RecordResult, type Settlement } from "./writes.ts";
 import type { PurgeBatch, RetentionCursor } from "./retention.ts";
 
 export type { AttemptRecord, ClaimedDelivery, NewDelivery, NewEvent, RecordResult, Settlement } from "./writes.ts";
+export type { Store } from "./types.ts";
 
 const BUSY_TIMEOUT_MS = 5000;
 const MAX_GROUP_RECORDS = 1000;
 const MAX_GROUP_BYTES = 16 * 1024 * 1024;
 
-export type Store = ReturnType<typeof openStore>;
+/** The SQLite Store, with its connection and drizzle view for what only SQLite has (tests, `relay migrate`). */
+export type SqliteStore = ReturnType<typeof openStore>;
 
 export interface StoreOptions {
   /** Starts the writer of the hot-path writes; the writer thread unless a test runs its messages on this thread. */
@@ -47,12 +58,16 @@ export function openStore(path: string, options: StoreOptions = {}) {
     `SELECT next_attempt_at AS at FROM deliveries WHERE status = 'pending' AND destination = $destination
      ORDER BY next_attempt_at LIMIT 1`,
   );
+  const countInFlight = sqlite.query<{ n: number }, { destination: string; finished: string }>(
+    `SELECT count(*) AS n FROM deliveries WHERE status = 'in_flight' AND destination = $destination
+     AND id NOT IN (SELECT value FROM json_each($finished))`,
+  );
   const findSourceId = sqlite.query<{ id: string }, { source: string }>(`SELECT id FROM source_ids WHERE source = $source`);
   const insertSourceId = sqlite.query(
     `INSERT INTO source_ids (source, id, created_at) VALUES ($source, $id, $createdAt) ON CONFLICT DO NOTHING`,
   );
   const appendDeliveries = sqlite.transaction(deliveryInserter(sqlite));
-  const destinationHealth = sqlite.query<{ destination: string; failingSince: number | null; disabledAt: number | null }, []>(
+  const destinationHealth = sqlite.query<DestinationHealthRow, []>(
     `SELECT destination, failing_since AS failingSince, disabled_at AS disabledAt FROM destination_health`,
   );
   const enableRow = sqlite.query(`UPDATE destination_health SET disabled_at = NULL, disabled_reason = NULL, failing_since = NULL WHERE destination = $destination`);
@@ -112,10 +127,24 @@ export function openStore(path: string, options: StoreOptions = {}) {
       });
   };
 
-  return {
+  const depth = outboxStats({ sqlite });
+
+  let self: InstanceRecord | null = null;
+  const store = {
+    backend: "sqlite" as const,
+    instanceId: "local",
+    shared: false,
     /** Drizzle over this thread's connection, for reads and admin verbs. */
     db,
     sqlite,
+    admin: promised({ ...adminQueries({ sqlite }), ...adminStats({ sqlite }), ...destinationActivity({ sqlite }), ...eventLookup({ sqlite }) }),
+    keys: {
+      ...promised(apiKeyTable(db)),
+      // Key usage is written by the writer thread: a request never waits for the write lock to record it.
+      touch: (id: string, now: number): Promise<void> => writer.call("touchApiKey", id, now),
+    },
+    digests: promised(digestTable({ sqlite })),
+    usage: promised(usageTable({ sqlite })),
 
     /** Writes the event and its outbox rows in one transaction; resolves once committed and synced. */
     record(event: NewEvent, deliveries: NewDelivery[]): Promise<RecordResult> {
@@ -130,13 +159,16 @@ export function openStore(path: string, options: StoreOptions = {}) {
     },
 
     /** New outbox rows for an event already stored (a replay), in one synced transaction. */
-    addDeliveries(event: { id: string; type: string }, rows: NewDelivery[], createdAt: number): void {
+    async addDeliveries(event: { id: string; type: string }, rows: NewDelivery[], createdAt: number): Promise<void> {
       if (rows.length > 0) appendDeliveries.immediate(event, rows, createdAt);
     },
 
     /** Leases up to `limit` due deliveries of one destination until `now + leaseMs`. */
-    claim(destination: string, limit: number, now: number, leaseMs: number) {
-      return writer.call("claim", destination, limit, now, leaseMs);
+    claim(destination: string, limit: number, now: number, leaseMs: number, cap?: InFlightCap) {
+      // One process owns the file and claims one batch per destination at a time, so this count cannot go stale.
+      const inFlight = () => countInFlight.get({ destination, finished: JSON.stringify(cap?.finished ?? []) })!.n;
+      const take = cap === undefined ? limit : Math.min(limit, cap.max - inFlight());
+      return take <= 0 ? Promise.resolve([]) : writer.call("claim", destination, take, now, leaseMs);
     },
 
     /** Records attempts and their outcomes, all in one transaction. */
@@ -160,12 +192,12 @@ export function openStore(path: string, options: StoreOptions = {}) {
     },
 
     /** Deliveries the egress policy refused go back in line (the policy changed); returns how many. */
-    reviveEgressRefused(now: number): number {
+    async reviveEgressRefused(now: number): Promise<number> {
       return reviveRefusedRows.run({ now }).changes;
     },
 
     /** Failure runs and disabled destinations, as stored (read at start). */
-    destinationHealth() {
+    async destinationHealth(): Promise<DestinationHealthRow[]> {
       return destinationHealth.all();
     },
 
@@ -180,31 +212,39 @@ export function openStore(path: string, options: StoreOptions = {}) {
     },
 
     /** Turns a disabled destination back on (an admin action or a reload; rare, on this connection). */
-    enableDestination(destination: string): void {
+    async enableDestination(destination: string): Promise<void> {
       enableRow.run({ destination });
     },
 
-    /** Key usage, written by the writer thread; the caller does not wait for the write lock. */
-    touchApiKey(id: string, now: number): Promise<void> {
-      return writer.call("touchApiKey", id, now);
-    },
-
     /** At start-up nothing can be in flight: one process owns the file. */
-    releaseAllLeases(): number {
+    async releaseLeasesAtStart(): Promise<number> {
       return releaseAll.run().changes;
     },
 
     /** Earliest next_attempt_at of a pending delivery for this destination, or null. */
-    nextDueAt(destination: string): number | null {
+    async nextDueAt(destination: string): Promise<number | null> {
       return earliestDue.get({ destination })?.at ?? null;
     },
 
+    async outboxDepth() {
+      return depth();
+    },
+
     /** The stored URL id of a source, created with `generate()` the first time. */
-    sourceId(source: string, generate: () => string, now: number): string {
+    async sourceId(source: string, generate: () => string, now: number): Promise<string> {
       const existing = findSourceId.get({ source });
       if (existing) return existing.id;
       insertSourceId.run({ source, id: generate(), createdAt: now });
       return findSourceId.get({ source })!.id;
+    },
+
+    /** One process owns the file: the only instance is this one, kept in memory. */
+    async heartbeat(instance: Omit<InstanceRecord, "lastSeenAt">, now: number): Promise<void> {
+      self = { ...instance, lastSeenAt: now };
+    },
+
+    async instances(): Promise<InstanceRecord[]> {
+      return self ? [self] : [];
     },
 
     onCommit(listener: () => void): () => void {
@@ -218,14 +258,14 @@ export function openStore(path: string, options: StoreOptions = {}) {
     },
 
     /** A round trip to the database, for the health check; throws when the writer thread is gone. */
-    ping(): void {
+    async ping(): Promise<void> {
       const failure = writer.failure();
       if (failure) throw new Error(failure);
       sqlite.query("SELECT 1").get();
     },
 
     /** Sends what is queued, waits for the writer to answer everything, then closes both connections. */
-    close(): void {
+    async close(): Promise<void> {
       flushScheduled = false;
       while (queue.length > 0) {
         committing = false;
@@ -235,6 +275,7 @@ export function openStore(path: string, options: StoreOptions = {}) {
       sqlite.close();
     },
   };
+  return store satisfies Store;
 }
 
 function migrate(sqlite: Database): void {

@@ -1,4 +1,4 @@
-import type { Store } from "./store.ts";
+import type { Database } from "bun:sqlite";
 
 // Cumulative usage counters (migration 6): destination_totals, kept by a trigger on attempts, and source_totals,
 // to which the HTTP side adds accepted and rejected requests in batches.
@@ -25,7 +25,7 @@ export interface SourceCounts {
   since: number;
 }
 
-export function usageTable(store: Store) {
+export function usageTable(store: { sqlite: Database }) {
   const { sqlite } = store;
   const destinations = sqlite.query<{ destination: string; sent: number; failed: number; last_sent_at: number | null; since: number }, []>(
     `SELECT destination, sent, failed, last_sent_at, since FROM destination_totals`,
@@ -52,7 +52,7 @@ export function usageTable(store: Store) {
       );
     },
     /** Adds counts per source in one transaction. */
-    add(counts: Map<string, SourceCounts>): void {
+    addSourceCounts(counts: Map<string, SourceCounts>): void {
       if (counts.size > 0) addAll.immediate(counts);
     },
   };

@@ -3,6 +3,7 @@
 import type { Database } from "bun:sqlite";
 import { retentionWrites } from "./retention.ts";
 import type { DeliveryStatus } from "./schema.ts";
+import { type RawClaimed, toClaimed } from "./rows.ts";
 
 export interface NewEvent {
   id: string;
@@ -264,30 +265,4 @@ export function deliveryInserter(sqlite: Database) {
 /** An error's message, whatever was thrown (store/ imports nothing of ours outside it, so not errors.ts's). */
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-interface RawClaimed {
-  id: string;
-  event_id: string | null;
-  digest_id: string | null;
-  route: string;
-  destination: string;
-  event_type: string;
-  body: string;
-  attempts: number;
-  created_at: number;
-}
-
-function toClaimed(r: RawClaimed): ClaimedDelivery {
-  return {
-    id: r.id,
-    eventId: r.event_id,
-    digestId: r.digest_id,
-    route: r.route,
-    destination: r.destination,
-    eventType: r.event_type,
-    body: r.body,
-    attempts: r.attempts,
-    createdAt: r.created_at,
-  };
 }

@@ -10,7 +10,7 @@ export interface UiDeps extends AdminDestinationsDeps {
   pause: (destination: string) => string;
   resume: (destination: string) => string;
   /** POST /api/digests/:destination/flush, the same call. */
-  flush: (destination: string) => { digests: Array<{ id: string; items: number }>; items: number };
+  flush: (destination: string) => Promise<{ digests: Array<{ id: string; items: number }>; items: number }>;
   /** Next close of each digest destination's window (epoch ms). */
   digestJobs: () => Array<{ destination: string; nextRunAt: number | null }>;
   /** The admin API's views and actions (ui/ imports admin/kit.ts only). */

@@ -2,7 +2,6 @@ import { Elysia } from "elysia";
 import { keySource } from "../auth/keys.ts";
 import type { Session } from "../auth/sessions.ts";
 import { errorMessage, NotFound, RelayError } from "../errors.ts";
-import { adminQueries } from "../store/admin-queries.ts";
 import { ASSETS } from "./assets.ts";
 import type { UiDeps } from "./deps.ts";
 import { html, query, type Html } from "./html.ts";
@@ -46,9 +45,9 @@ export function uiPlugin(deps: UiDeps) {
   const by = (s: Session) => `ui:${s.principal.kind}`;
 
   /** The caller's live session; a key revoked since sign-in ends it. */
-  const current = (request: Request): Session | null => {
+  const current = async (request: Request): Promise<Session | null> => {
     const session = sessionOf(deps.sessions, request);
-    if (session?.principal.kind === "api-key" && deps.keys.find(session.principal.key.id)?.revokedAt !== null) {
+    if (session?.principal.kind === "api-key" && (await deps.keys.find(session.principal.key.id))?.revokedAt !== null) {
       deps.sessions.end(session.id);
       return null;
     }
@@ -65,7 +64,7 @@ export function uiPlugin(deps: UiDeps) {
   /** A page behind sign-in. */
   const page = (section: Section | null, title: string, render: (session: Session, request: Request) => Promise<Html | { title: string; body: Html }> | Html) =>
     async ({ request }: { request: Request }) => {
-      const session = current(request);
+      const session = await current(request);
       if (!session) return redirect("/ui/sign-in");
       try {
         const out = await render(session, request);
@@ -83,7 +82,7 @@ export function uiPlugin(deps: UiDeps) {
     run: (session: Session, form: Form, params: Record<string, string>, request: Request) => Promise<string | Response> | string | Response,
   ) =>
     async ({ request, body, params }: { request: Request; body: unknown; params: Record<string, string> }) => {
-      const session = current(request);
+      const session = await current(request);
       if (!session) return htmlResponse(signInPage("Sign in first."), 401);
       const form = (body ?? {}) as Form;
       if (!sameOrigin(request) || !csrfValid(session, one(form._csrf))) {
@@ -128,12 +127,12 @@ export function uiPlugin(deps: UiDeps) {
       if (!asset) return new Response("not found", { status: 404, headers: SECURITY_HEADERS });
       return new Response(asset.body, { headers: { ...SECURITY_HEADERS, "content-type": asset.type, "cache-control": "public, max-age=300" } });
     })
-    .get("/ui/sign-in", ({ request }) => (current(request) ? redirect("/ui") : htmlResponse(signInPage(null))))
-    .post("/ui/sign-in", ({ request, body }) => {
+    .get("/ui/sign-in", async ({ request }) => ((await current(request)) ? redirect("/ui") : htmlResponse(signInPage(null))))
+    .post("/ui/sign-in", async ({ request, body }) => {
       if (!sameOrigin(request)) return htmlResponse(signInPage("Refused: the form did not come from this dashboard."), 403);
       const token = one(((body ?? {}) as Form).token)?.trim() ?? "";
       try {
-        const principal = deps.guard.requireAdmin(new Request(request.url, { headers: { authorization: `Bearer ${token}` } }));
+        const principal = await deps.guard.requireAdmin(new Request(request.url, { headers: { authorization: `Bearer ${token}` } }));
         const session = deps.sessions.start(principal);
         deps.log.info("dashboard sign-in", { by: principal.kind, ...(principal.kind === "api-key" ? { key: principal.key.id } : {}) });
         return redirect("/ui", { "set-cookie": sessionCookie(request, session.id, Math.floor(deps.sessions.ttlMs / 1000)) });
@@ -150,17 +149,17 @@ export function uiPlugin(deps: UiDeps) {
       }),
     )
     .get("/ui", page("now", "Now", (s) => nowPage(deps, s)))
-    .get("/ui/now/table", ({ request }) => {
-      const session = current(request);
+    .get("/ui/now/table", async ({ request }) => {
+      const session = await current(request);
       // An expired session turns the refreshing table into a link to sign in again.
       if (!session) return htmlResponse(html`<p class="notice bad"><a href="/ui/sign-in">Signed out: sign in again.</a></p>`);
-      return htmlResponse(nowTable(deps, session));
+      return htmlResponse(await nowTable(deps, session));
     })
     .get("/ui/find", async ({ request }) => {
       const q = Object.fromEntries(new URL(request.url).searchParams);
       const text = q.q?.trim();
       // An exact event id, delivery id or idempotency key opens its event at once.
-      if (text && !q.cursor && current(request)) {
+      if (text && !q.cursor && (await current(request))) {
         const id = await exactMatch(deps, text);
         if (id) return redirect(`/ui/events/${encodeURIComponent(id)}`);
       }
@@ -205,7 +204,7 @@ export function uiPlugin(deps: UiDeps) {
     .post(
       "/ui/deliveries/:id/retry",
       action(async (session, _form, { id }) => {
-        const d = deps.admin.retry(id, by(session));
+        const d = await deps.admin.retry(id, by(session));
         session.notice = { ok: true, text: `Delivery ${d.id} is back in line.` };
         return d.eventId ? `/ui/events/${encodeURIComponent(d.eventId)}` : "/ui/dead";
       }),
@@ -223,7 +222,7 @@ export function uiPlugin(deps: UiDeps) {
       action(async (session, form) => {
         const { destination, counts, total, changed } = await confirmedSet(session, form, "retry");
         if (changed) return changed;
-        const queries = adminQueries(deps.store);
+        const queries = deps.store.admin;
         let retried = 0;
         for (const name of counts.keys()) {
           if (!deps.config().destinations[name]) continue;
@@ -240,7 +239,7 @@ export function uiPlugin(deps: UiDeps) {
       action(async (session, form) => {
         const delivery = one(form.delivery);
         if (delivery) {
-          const d = deps.admin.discard(delivery, by(session));
+          const d = await deps.admin.discard(delivery, by(session));
           session.notice = { ok: true, text: `Delivery ${d.id} discarded.` };
           return "/ui/dead";
         }
@@ -248,15 +247,15 @@ export function uiPlugin(deps: UiDeps) {
         if (changed) return changed;
         let discarded = 0;
         // Removed destinations too: their dead deliveries can be given up even though they cannot be retried.
-        for (const name of counts.keys()) discarded += deps.admin.discardDead(name, by(session));
+        for (const name of counts.keys()) discarded += await deps.admin.discardDead(name, by(session));
         session.notice = { ok: true, text: `${discarded} dead ${discarded === 1 ? "delivery" : "deliveries"} discarded.` };
         return `/ui/dead${query({ destination })}`;
       }),
     )
     .post(
       "/ui/digests/:destination/flush",
-      action((session, _form, { destination }) => {
-        const r = deps.flush(destination);
+      action(async (session, _form, { destination }) => {
+        const r = await deps.flush(destination);
         deps.log.info("digest flushed", { destination, items: r.items, by: by(session) });
         session.notice = { ok: true, text: r.items === 0 ? `${destination}: nothing held, nothing sent.` : `${destination}: ${r.items} items sent in ${r.digests.length} ${r.digests.length === 1 ? "digest" : "digests"}.` };
         return "/ui/digests";
@@ -264,25 +263,25 @@ export function uiPlugin(deps: UiDeps) {
     )
     .post(
       "/ui/keys",
-      action((session, form) => {
+      action(async (session, form) => {
         const scopes = all(form.scopes);
         // The admin API's binding rule: blank follows it, "_unbound" asks for a key without a source.
         const picked = one(form.source);
         const source = keySource(deps.config().sources, scopes, picked === UNBOUND ? null : picked || undefined);
         const rate = one(form.rateLimitPerMinute);
-        const created = deps.keys.createKey(
+        const created = await deps.keys.createKey(
           { name: one(form.name) ?? "", scopes, rateLimitPerMinute: rate ? Number(rate) : undefined, source },
           deps.clock.now(),
         );
         deps.log.info("api key created", { id: created.id, name: created.record.name, scopes: created.record.scopes, source, by: by(session) });
         // Answered directly, never through a redirect or a stored notice: the key exists in this response only.
-        return htmlResponse(layout({ title: "Keys", section: "keys", session, body: keysPage(deps, session, created) }), 201);
+        return htmlResponse(layout({ title: "Keys", section: "keys", session, body: await keysPage(deps, session, created) }), 201);
       }),
     )
     .post(
       "/ui/keys/:id/revoke",
-      action((session, _form, { id }) => {
-        if (!deps.keys.revoke(id, deps.clock.now())) throw new NotFound("unknown API key");
+      action(async (session, _form, { id }) => {
+        if (!(await deps.keys.revoke(id, deps.clock.now()))) throw new NotFound("unknown API key");
         deps.sessions.endForKey(id);
         deps.log.info("api key revoked", { id, by: by(session) });
         session.notice = { ok: true, text: `Key ${id} revoked.` };

@@ -2,6 +2,7 @@ import { afterEach, expect, test } from "bun:test";
 import { createLogger } from "../../src/log.ts";
 import { startRelay } from "../../src/server.ts";
 import { subscriptions } from "../../src/admin/destinations.ts";
+import type { SqliteStore } from "../../src/store/store.ts";
 import { admin, get, ingest, startRig, type AdminRig } from "./support.ts";
 
 let rig: AdminRig;
@@ -20,7 +21,7 @@ test("destination totals survive retention and a restart; the listing shows each
   expect(stats.unrouted.events).toEqual([]);
 
   // Retention removes the history the hourly figures come from; the totals stay.
-  rig.h.relay.store.sqlite.exec("DELETE FROM attempts; DELETE FROM deliveries; DELETE FROM events;");
+  (rig.h.relay.store as SqliteStore).sqlite.exec("DELETE FROM attempts; DELETE FROM deliveries; DELETE FROM events;");
   stats = await byName("/api/destinations", "destinations");
   expect(stats.steady.totals).toMatchObject({ sent: 1, failed: 0 });
   expect(stats.steady.sent).toBe(0);

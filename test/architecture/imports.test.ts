@@ -48,6 +48,7 @@ describe("a planted violation fails", () => {
     ["signing may not import config", "signing/verify.ts", `import { loadConfig } from "../config/load";`],
     ["routing may not import store", "routing/plan.ts", `import { openStore } from "../store/store.ts";`],
     ["store may not import config", "store/store.ts", `import { loadConfig } from "../config/load.ts";`],
+    ["store may not import delivery", "store/postgres/store.ts", `import { createWorker } from "../../delivery/worker.ts";`],
     ["auth may not import config", "auth/keys.ts", `import { loadConfig } from "../config/load.ts";`],
     ["ingest may not import delivery", "ingest/receive.ts", `import { createWorker } from '../delivery/worker';`],
     ["admin may not import ingest", "admin/events.ts", `import { readEvent } from "../ingest/receive.ts";`],

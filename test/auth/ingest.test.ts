@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { admin, createKeyViaApi, startHarness, type Harness } from "../support/harness.ts";
+import type { SqliteStore } from "../../src/store/store.ts";
 
 let h: Harness;
 beforeEach(async () => {
@@ -12,7 +13,7 @@ afterEach(async () => {
 const order = { type: "order", order: { order_number: "A-1001", total: 49.9 } };
 
 function events() {
-  return h.relay.store.sqlite.query("SELECT id, source, type FROM events ORDER BY id").all() as Array<{ id: string; source: string; type: string }>;
+  return (h.relay.store as SqliteStore).sqlite.query("SELECT id, source, type FROM events ORDER BY id").all() as Array<{ id: string; source: string; type: string }>;
 }
 
 describe("POST /api/webhook (the key names the source)", () => {

@@ -10,7 +10,7 @@ const ROOT = join(import.meta.dir, "..", "..");
 let tmp: ReturnType<typeof tempDir>;
 let configPath: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   tmp = tempDir("relay-cli-");
   configPath = join(tmp.dir, "relay.yaml");
   writeFileSync(configPath, TEST_YAML);
@@ -29,12 +29,12 @@ async function relay(...args: string[]) {
 }
 
 /** Checks a key against the same database file the CLI wrote. */
-function authenticate(key: string) {
+async function authenticate(key: string) {
   const store = openStore(join(tmp.dir, "data", "relay.db"));
   try {
-    return createApiKeys(store).authenticate(key, Date.now());
+    return await createApiKeys(store).authenticate(key, Date.now());
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -45,7 +45,7 @@ test("create prints the key once; list shows it without the secret; revoke ends 
   const key = created.stdout.trim();
   expect(key).toMatch(/^rly_live_[a-z0-9]{10}_[A-Za-z0-9_-]{43}$/);
   const id = key.slice("rly_live_".length, "rly_live_".length + 10);
-  expect(authenticate(key)).toMatchObject({ ok: true, key: { id, name: "Shop backend", scopes: ["webhook:write", "admin"], source: "shop", rateLimitPerMinute: 120 } });
+  expect(await authenticate(key)).toMatchObject({ ok: true, key: { id, name: "Shop backend", scopes: ["webhook:write", "admin"], source: "shop", rateLimitPerMinute: 120 } });
 
   const listed = await relay("list");
   expect(listed.code).toBe(0);
@@ -57,7 +57,7 @@ test("create prints the key once; list shows it without the secret; revoke ends 
   const revoked = await relay("revoke", id);
   expect(revoked.code).toBe(0);
   expect(revoked.stdout.trim()).toBe(`revoked ${id}`);
-  expect(authenticate(key)).toEqual({ ok: false, reason: "invalid" });
+  expect(await authenticate(key)).toEqual({ ok: false, reason: "invalid" });
   expect((await relay("list")).stdout.split("\n").find((line) => line.startsWith(id))).toContain("revoked");
 });
 
@@ -81,5 +81,5 @@ test("create without --source binds the key to the only typed source, as the adm
   const created = await relay("create", "--name", "Shop webhook", "--rate-limit", "120");
   expect(created.code).toBe(0);
   expect(created.stderr).toContain("source shop");
-  expect(authenticate(created.stdout.trim())).toMatchObject({ ok: true, key: { source: "shop", scopes: ["webhook:write"] } });
+  expect(await authenticate(created.stdout.trim())).toMatchObject({ ok: true, key: { source: "shop", scopes: ["webhook:write"] } });
 });

@@ -91,4 +91,19 @@ describe("a database folder this process cannot write", () => {
       `cannot open the database ${join(data, "relay.db")}: the folder ${data} is not writable for uid ${r.uid} (owner uid ${process.getuid?.() === 0 ? 0 : r.uid}, mode 555)`,
     );
   });
+
+  test("with storage.postgres the file is never opened: check does not warn, serve goes on to the database", () => {
+    const data = join(tmp.dir, "ro-postgres");
+    const file = join(tmp.dir, "postgres.yaml");
+    // Nothing listens on port 1: serve gets as far as PostgreSQL and says so.
+    writeFileSync(file, `storage:\n  path: ${join(data, "relay.db")}\n  postgres: { url: "postgres://relay@127.0.0.1:1/relay" }\nsources: { shop: {} }\n`);
+    chmodSync(tmp.dir, 0o755);
+    const checked = relayWithoutWriteAccess(data, "check", "--config", file);
+    expect(checked.code).toBe(0);
+    expect(checked.stderr).not.toContain("warning");
+    const served = relayWithoutWriteAccess(data, "serve", "--config", file, "--port", "0");
+    expect(served.code).toBe(1);
+    expect(served.stderr).toContain("cannot open PostgreSQL at postgres://relay@127.0.0.1:1/relay");
+    expect(served.stderr).not.toContain("cannot open the database");
+  });
 });

@@ -6,7 +6,7 @@ import type { DestinationConfig } from "../../src/config/types.ts";
 import { createWorker, type Worker } from "../../src/delivery/worker.ts";
 import { newId } from "../../src/ids.ts";
 import { silentLogger } from "../support/log.ts";
-import { openStore, type Store } from "../../src/store/store.ts";
+import { openStore, type SqliteStore as Store } from "../../src/store/store.ts";
 import { configWith, destination } from "../support/destination.ts";
 import { startReceiver, type Receiver } from "../support/receiver.ts";
 import { tempDir } from "../support/tmp.ts";
@@ -18,7 +18,7 @@ let clock: ManualClock;
 let receiver: Receiver;
 let worker: Worker | undefined;
 
-beforeEach(() => {
+beforeEach(async () => {
   tmp = tempDir();
   store = openStore(join(tmp.dir, "relay.db"));
   clock = new ManualClock(T);
@@ -28,7 +28,7 @@ afterEach(async () => {
   await worker?.stop(100);
   worker = undefined;
   receiver.stop();
-  store.close();
+  await store.close();
   tmp.cleanup();
 });
 

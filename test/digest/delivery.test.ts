@@ -11,8 +11,7 @@ import { createWorker, type Worker } from "../../src/delivery/worker.ts";
 import { createReceiver } from "../../src/ingest/receive.ts";
 import { silentLogger } from "../support/log.ts";
 import { schemeFromPreset } from "../../src/signing/index.ts";
-import { digestTable } from "../../src/store/digests.ts";
-import { openStore, type Store } from "../../src/store/store.ts";
+import { openStore, type SqliteStore as Store } from "../../src/store/store.ts";
 import { configWith } from "../support/destination.ts";
 import { startReceiver, type Receiver } from "../support/receiver.ts";
 import { tempDir } from "../support/tmp.ts";
@@ -48,7 +47,7 @@ function wire(cfg: Config) {
   });
 }
 
-beforeEach(() => {
+beforeEach(async () => {
   tmp = tempDir();
   dbPath = join(tmp.dir, "relay.db");
   store = openStore(dbPath);
@@ -59,7 +58,7 @@ afterEach(async () => {
   scheduler.stop();
   await worker.stop(100);
   receiver.stop();
-  store.close();
+  await store.close();
   tmp.cleanup();
 });
 
@@ -107,7 +106,7 @@ describe("a digest goes through the normal delivery path", () => {
     expect(receiver.received).toHaveLength(0);
 
     clock.set(Date.now());
-    const [closed] = scheduler.close("crm");
+    const [closed] = await scheduler.close("crm");
     expect(closed.items).toBe(2);
     expect(wakes).toBe(1);
     expect(await worker.runOnce()).toBe(1);
@@ -124,7 +123,7 @@ describe("a digest goes through the normal delivery path", () => {
 
     // Delivered once: nothing left to send, nothing left to digest.
     expect(await worker.runOnce()).toBe(0);
-    expect(scheduler.close("crm")).toEqual([]);
+    expect(await scheduler.close("crm")).toEqual([]);
     expect(rowsWhere(store, "status = 'held_for_digest'")).toEqual([]);
   });
 
@@ -133,7 +132,7 @@ describe("a digest goes through the normal delivery path", () => {
     wire(configWith(dbPath, [digestDestination("crm", receiver.url, {}, { ack: ACK, retry: { kind: "schedule", delaysMs: [60_000, 180_000] } })]));
     const items = [await hold(store, "crm", TICK - 20 * MIN, '{"n":1}'), await hold(store, "crm", TICK - 10 * MIN, '{"n":2}')];
     clock.set(TICK);
-    const [closed] = scheduler.close("crm");
+    const [closed] = await scheduler.close("crm");
     const digestId = closed.digests[0].id;
     const deliveryId = closed.digests[0].deliveryId!;
 
@@ -162,25 +161,25 @@ describe("a digest goes through the normal delivery path", () => {
     clock.advance(24 * 60 * MIN);
     expect(await worker.runOnce()).toBe(0);
 
-    const table = digestTable(store);
-    expect(table.digest(digestId)).toMatchObject({ status: "dead", attempts: 3, items: 2 });
-    expect(table.digest(digestId)!.lastError).toContain("is not an expected acknowledgment");
+    const table = store.digests;
+    expect(await table.digest(digestId)).toMatchObject({ status: "dead", attempts: 3, items: 2 });
+    expect((await table.digest(digestId))!.lastError).toContain("is not an expected acknowledgment");
     expect(items.map((id) => deliveryRow(store, id))).toMatchObject([
       { status: "digested", digest_id: digestId },
       { status: "digested", digest_id: digestId },
     ]);
-    expect(table.digestItems(digestId).map((i) => i.id)).toEqual(items);
+    expect((await table.digestItems(digestId)).map((i) => i.id)).toEqual(items);
     // The next window does not pick them up again.
     clock.set(TICK + 24 * 60 * MIN);
-    expect(scheduler.close("crm").map((c) => c.items)).toEqual([0]);
+    expect((await scheduler.close("crm")).map((c) => c.items)).toEqual([0]);
 
     receiver.respondWith(() => new Response('{"status":"success"}'));
-    expect(table.retryDigest(digestId, clock.now())).toBe(true);
-    expect(table.retryDigest(digestId, clock.now())).toBe(false);
+    expect(await table.retryDigest(digestId, clock.now())).toBe(true);
+    expect(await table.retryDigest(digestId, clock.now())).toBe(false);
     expect(await worker.runOnce()).toBe(1);
-    expect(table.digest(digestId)).toMatchObject({ status: "delivered", attempts: 1 });
+    expect(await table.digest(digestId)).toMatchObject({ status: "delivered", attempts: 1 });
     expect(receiver.received.at(-1)!.body).toBe('[{"n":1},{"n":2}]');
-    expect(table.retryDigest(digestId, clock.now())).toBe(false);
+    expect(await table.retryDigest(digestId, clock.now())).toBe(false);
   });
 
   test("relay.yaml: a Berlin digest closed on spring-forward morning, split by max_items, enveloped, acknowledged", async () => {
@@ -241,7 +240,7 @@ routes:
 
     // 06:00 Berlin on the spring-forward day is 04:00 UTC.
     clock.set(Date.UTC(2026, 2, 29, 4, 0, 5));
-    const [closed] = scheduler.close("crm");
+    const [closed] = await scheduler.close("crm");
     expect(closed.windowEnd).toBe(Date.UTC(2026, 2, 29, 4, 0, 0));
     expect(closed.windowEnd - closed.windowStart).toBe(23 * 60 * MIN);
     expect(closed.digests.map((d) => [d.part, d.parts, d.items])).toEqual([

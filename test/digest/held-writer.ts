@@ -11,4 +11,4 @@ for (let n = 1; n <= Number(count); n++) {
   // Spread the writes out so the parent's flushes land between them.
   if (n % 10 === 0) await Bun.sleep(2);
 }
-store.close();
+await store.close();

@@ -1,6 +1,6 @@
 import type { DestinationConfig, DigestConfig } from "../../src/config/types.ts";
 import { newId } from "../../src/ids.ts";
-import type { Store } from "../../src/store/store.ts";
+import type { SqliteStore as Store } from "../../src/store/store.ts";
 import { destination } from "../support/destination.ts";
 
 /** A destination with a normalised digest block (defaults as the loader documents them). */

@@ -7,7 +7,7 @@ import { digestPlugin, type AuthorizeAdmin } from "../../src/digest/plugin.ts";
 import { createDigestScheduler, type DigestScheduler } from "../../src/digest/scheduler.ts";
 import { Unauthorized } from "../../src/errors.ts";
 import { silentLogger } from "../support/log.ts";
-import { openStore, type Store } from "../../src/store/store.ts";
+import { openStore, type SqliteStore as Store } from "../../src/store/store.ts";
 import { configWith, destination } from "../support/destination.ts";
 import { tempDir } from "../support/tmp.ts";
 import { deliveryRow, digestDestination, hold, rowsWhere } from "./helpers.ts";
@@ -22,7 +22,7 @@ let config: Config;
 let scheduler: DigestScheduler;
 let woken: number;
 
-beforeEach(() => {
+beforeEach(async () => {
   tmp = tempDir();
   const path = join(tmp.dir, "relay.db");
   store = openStore(path);
@@ -31,8 +31,8 @@ beforeEach(() => {
   woken = 0;
   scheduler = createDigestScheduler({ store, config: () => config, clock, log: silentLogger, onClosed: () => woken++ });
 });
-afterEach(() => {
-  store.close();
+afterEach(async () => {
+  await store.close();
   tmp.cleanup();
 });
 

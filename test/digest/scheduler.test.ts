@@ -6,8 +6,7 @@ import { createDigestScheduler, type ClosedWindow, type DigestScheduler } from "
 import { nextTick } from "../../src/digest/window.ts";
 import { NotFound } from "../../src/errors.ts";
 import { silentLogger } from "../support/log.ts";
-import { digestTable } from "../../src/store/digests.ts";
-import { openStore, type Store } from "../../src/store/store.ts";
+import { openStore, type SqliteStore as Store } from "../../src/store/store.ts";
 import { configWith, destination } from "../support/destination.ts";
 import { tempDir } from "../support/tmp.ts";
 import { deliveryRow, digestDestination, digestRows, hold, rowsWhere } from "./helpers.ts";
@@ -32,16 +31,16 @@ function setup(...dests: DestinationConfig[]) {
   return scheduler;
 }
 
-beforeEach(() => {
+beforeEach(async () => {
   tmp = tempDir();
   dbPath = join(tmp.dir, "relay.db");
   store = openStore(dbPath);
   clock = new ManualClock(TICK - HOUR);
   closedEvents = [];
 });
-afterEach(() => {
+afterEach(async () => {
   scheduler?.stop();
-  store.close();
+  await store.close();
   tmp.cleanup();
 });
 
@@ -55,7 +54,7 @@ describe("closing a window", () => {
     const late = await hold(store, "crm", TICK + 1, lead(3));
     clock.set(TICK + 5 * MIN);
 
-    const [closed] = s.close("crm");
+    const [closed] = await s.close("crm");
     expect(closed).toMatchObject({ destination: "crm", windowStart: TICK - 24 * HOUR, windowEnd: TICK, items: 2 });
     expect(closed.digests).toHaveLength(1);
     const [digest] = closed.digests;
@@ -79,22 +78,22 @@ describe("closing a window", () => {
     expect(deliveryRow(store, late)).toMatchObject({ status: "held_for_digest", digest_id: null });
     expect(closedEvents).toHaveLength(1);
 
-    const table = digestTable(store);
-    expect(table.digestItems(digest.id).map((i) => i.id)).toEqual([early, atTick]);
-    expect(table.digest(digest.id)).toMatchObject({ destination: "crm", windowEnd: TICK, items: 2, status: "pending", attempts: 0 });
-    expect(table.lastClosedWindowEnd("crm")).toBe(TICK);
+    const table = store.digests;
+    expect((await table.digestItems(digest.id)).map((i) => i.id)).toEqual([early, atTick]);
+    expect(await table.digest(digest.id)).toMatchObject({ destination: "crm", windowEnd: TICK, items: 2, status: "pending", attempts: 0 });
+    expect(await table.lastClosedWindowEnd("crm")).toBe(TICK);
   });
 
   test("closing the same window again writes nothing and returns the digest already made", async () => {
     const s = setup(digestDestination("crm", URL));
     await hold(store, "crm", TICK - HOUR, lead(1));
     clock.set(TICK + MIN);
-    const [first] = s.close("crm");
+    const [first] = await s.close("crm");
     await hold(store, "crm", TICK - 1, lead(2)); // committed after the close: belongs to the next digest
-    expect(s.close("crm")).toEqual([]);
-    expect(s.close("crm", TICK)).toEqual([]);
+    expect(await s.close("crm")).toEqual([]);
+    expect(await s.close("crm", TICK)).toEqual([]);
 
-    const again = digestTable(store).closeWindow({
+    const again = await store.digests.closeWindow({
       destination: "crm",
       windowStart: TICK - 24 * HOUR,
       windowEnd: TICK,
@@ -113,7 +112,7 @@ describe("closing a window", () => {
 
   test("a window earlier than one already closed is superseded and writes nothing", async () => {
     setup(digestDestination("crm", URL));
-    const table = digestTable(store);
+    const table = store.digests;
     const input = (end: number) => ({
       destination: "crm",
       windowStart: end - HOUR,
@@ -125,9 +124,9 @@ describe("closing a window", () => {
       newId: (p: string) => `${p}_${end}_${Math.random()}`,
     });
     await hold(store, "crm", TICK - 2 * HOUR, lead(1));
-    expect(table.closeWindow(input(TICK)).created).toBe(true);
+    expect((await table.closeWindow(input(TICK))).created).toBe(true);
     await hold(store, "crm", TICK - 2 * HOUR, lead(2));
-    expect(table.closeWindow(input(TICK - HOUR))).toEqual({ created: false, digests: [], items: 0 });
+    expect(await table.closeWindow(input(TICK - HOUR))).toEqual({ created: false, digests: [], items: 0 });
     expect(rowsWhere(store, "status = 'held_for_digest'")).toHaveLength(1);
   });
 
@@ -136,7 +135,7 @@ describe("closing a window", () => {
     const ids: string[] = [];
     for (let n = 1; n <= 5; n++) ids.push(await hold(store, "crm", TICK - 10 * MIN + n, lead(n)));
     clock.set(TICK);
-    const [closed] = s.close("crm");
+    const [closed] = await s.close("crm");
     expect(closed.items).toBe(5);
     expect(closed.digests.map((d) => [d.part, d.parts, d.items])).toEqual([
       [1, 3, 2],
@@ -150,8 +149,8 @@ describe("closing a window", () => {
       `{"event":"digest","destination":"crm",${window},"part":2,"parts":3,"count":2,"items":[${lead(3)},${lead(4)}]}`,
       `{"event":"digest","destination":"crm",${window},"part":3,"parts":3,"count":1,"items":[${lead(5)}]}`,
     ]);
-    const table = digestTable(store);
-    expect(closed.digests.map((d) => table.digestItems(d.id).map((i) => i.id))).toEqual([ids.slice(0, 2), ids.slice(2, 4), ids.slice(4)]);
+    const table = store.digests;
+    expect(await Promise.all(closed.digests.map(async (d) => (await table.digestItems(d.id)).map((i) => i.id)))).toEqual([ids.slice(0, 2), ids.slice(2, 4), ids.slice(4)]);
     expect(digestRows(store, "crm").map((r) => [r.part, r.parts, r.item_count])).toEqual([
       [1, 3, 2],
       [2, 3, 2],
@@ -161,24 +160,24 @@ describe("closing a window", () => {
     expect(closedEvents).toHaveLength(1);
   });
 
-  test("send_empty false: an empty window sends nothing but counts as closed", () => {
+  test("send_empty false: an empty window sends nothing but counts as closed", async () => {
     const s = setup(digestDestination("crm", URL, { sendEmpty: false }));
     clock.set(TICK);
-    const [closed] = s.close("crm");
+    const [closed] = await s.close("crm");
     expect(closed.digests).toEqual([{ id: expect.stringMatching(/^dig_/), deliveryId: null, part: 1, parts: 1, items: 0 }]);
     expect(rowsWhere(store, "route = 'digest'")).toEqual([]);
     expect(closedEvents).toEqual([]);
-    expect(s.close("crm")).toEqual([]);
+    expect(await s.close("crm")).toEqual([]);
   });
 
-  test("send_empty true: an empty window sends one empty digest", () => {
+  test("send_empty true: an empty window sends one empty digest", async () => {
     const s = setup(
       digestDestination("arr", URL, { sendEmpty: true }),
       digestDestination("env", URL, { sendEmpty: true, body: "envelope" }),
     );
     clock.set(TICK);
-    const [arr] = s.close("arr");
-    const [env] = s.close("env");
+    const [arr] = await s.close("arr");
+    const [env] = await s.close("env");
     expect(deliveryRow(store, arr.digests[0].deliveryId!).body).toBe("[]");
     expect(deliveryRow(store, env.digests[0].deliveryId!).body).toBe(
       '{"event":"digest","destination":"env","window":{"start":"2026-11-22T06:00:00.000Z","end":"2026-11-23T06:00:00.000Z"},"count":0,"items":[]}',
@@ -186,10 +185,10 @@ describe("closing a window", () => {
     expect(closedEvents.map((c) => c.destination)).toEqual(["arr", "env"]);
   });
 
-  test("an unknown destination, or one without a digest, is NotFound", () => {
+  test("an unknown destination, or one without a digest, is NotFound", async () => {
     const s = setup(digestDestination("crm", URL), destination("plain", URL));
-    expect(() => s.close("nope")).toThrow(NotFound);
-    expect(() => s.close("plain")).toThrow(NotFound);
+    await expect(s.close("nope")).rejects.toThrow(NotFound);
+    await expect(s.close("plain")).rejects.toThrow(NotFound);
     expect(() => s.flush("plain")).toThrow('destination "plain" has no digest');
   });
 });
@@ -210,12 +209,12 @@ describe("exactly once under concurrent ingest", () => {
         p.then((id) => bodies.set(id, body));
         pending.push(p);
       }
-      if (step % 10 === 9) s.close("crm");
+      if (step % 10 === 9) await s.close("crm");
       if (step % 4 === 0) await new Promise((r) => setImmediate(r));
     }
     await Promise.all(pending);
     clock.advance(10 * MIN);
-    s.close("crm");
+    await s.close("crm");
 
     expect(rowsWhere(store, "status = 'held_for_digest'")).toEqual([]);
     const items = rowsWhere(store, "route = 'leads'");
@@ -225,9 +224,9 @@ describe("exactly once under concurrent ingest", () => {
     // Each digest's body is exactly its items, and every item appears in exactly one body.
     const seen = new Map<string, number>();
     let lateCommits = 0;
-    const table = digestTable(store);
+    const table = store.digests;
     for (const d of digestRows(store, "crm")) {
-      const its = table.digestItems(d.id);
+      const its = await table.digestItems(d.id);
       expect(its).toHaveLength(d.item_count);
       // Created inside an earlier window but committed after it closed: carried into this one.
       lateCommits += its.filter((i) => i.createdAt <= d.window_start).length;
@@ -251,20 +250,20 @@ describe("exactly once under concurrent ingest", () => {
     });
     let flushes = 0;
     while (child.exitCode === null) {
-      const got = scheduler.flush("crm");
+      const got = await scheduler.flush("crm");
       if (got.items > 0) flushes++;
       await Bun.sleep(1);
     }
     expect(await child.exited).toBe(0);
     const written = (await new Response(child.stdout).text()).trim().split("\n");
     expect(written).toHaveLength(total);
-    scheduler.flush("crm");
+    await scheduler.flush("crm");
     expect(flushes).toBeGreaterThan(2);
 
-    const table = digestTable(store);
+    const table = store.digests;
     const seen = new Map<string, number>();
     for (const d of digestRows(store, "crm")) {
-      const its = table.digestItems(d.id);
+      const its = await table.digestItems(d.id);
       const body = JSON.parse(deliveryRow(store, d.delivery_id!).body) as Array<{ n: number }>;
       expect(body.map((b) => b.n)).toEqual(its.map((i) => JSON.parse(i.body).n));
       for (const i of its) seen.set(i.id, (seen.get(i.id) ?? 0) + 1);
@@ -284,38 +283,38 @@ describe("catch-up after a restart", () => {
     const friday = await hold(store, "crm", clock.now(), lead(1));
     const s0 = scheduler;
     clock.set(Date.UTC(2026, 2, 27, 5, 0, 0));
-    expect(s0.close("crm").map((c) => c.windowEnd)).toEqual([Date.UTC(2026, 2, 27, 5, 0, 0)]);
+    expect((await s0.close("crm")).map((c) => c.windowEnd)).toEqual([Date.UTC(2026, 2, 27, 5, 0, 0)]);
     const saturday = await hold(store, "crm", Date.UTC(2026, 2, 28, 12, 0, 0), lead(2));
     const sunday = await hold(store, "crm", Date.UTC(2026, 2, 29, 3, 59, 59), lead(3));
     const monday = await hold(store, "crm", Date.UTC(2026, 2, 30, 3, 0, 0), lead(4));
     const later = await hold(store, "crm", Date.UTC(2026, 2, 30, 6, 0, 0), lead(5));
     s0.stop();
-    store.close();
+    await store.close();
 
     clock.set(Date.UTC(2026, 2, 30, 7, 0, 0));
     store = openStore(dbPath);
     closedEvents = [];
     const s1 = setup(berlin);
-    const caught = s1.catchUp();
+    const caught = await s1.catchUp();
     expect(caught.map((c) => [new Date(c.windowStart).toISOString(), new Date(c.windowEnd).toISOString(), c.items])).toEqual([
       ["2026-03-27T05:00:00.000Z", "2026-03-28T05:00:00.000Z", 0],
       ["2026-03-28T05:00:00.000Z", "2026-03-29T04:00:00.000Z", 2],
       ["2026-03-29T04:00:00.000Z", "2026-03-30T04:00:00.000Z", 1],
     ]);
-    const table = digestTable(store);
-    const itemsOf = (c: ClosedWindow) => c.digests.flatMap((d) => table.digestItems(d.id).map((i) => i.id));
-    expect(caught.map(itemsOf)).toEqual([[], [saturday, sunday], [monday]]);
+    const table = store.digests;
+    const itemsOf = async (c: ClosedWindow) => (await Promise.all(c.digests.map(async (d) => (await table.digestItems(d.id)).map((i) => i.id)))).flat();
+    expect(await Promise.all(caught.map(itemsOf))).toEqual([[], [saturday, sunday], [monday]]);
     expect(deliveryRow(store, friday).status).toBe("digested");
     expect(deliveryRow(store, later).status).toBe("held_for_digest");
     // Saturday's window was empty and send_empty is false: two digests went out, two wake-ups.
     expect(rowsWhere(store, "route = 'digest'")).toHaveLength(3);
     expect(closedEvents).toHaveLength(2);
 
-    expect(s1.catchUp()).toEqual([]);
+    expect(await s1.catchUp()).toEqual([]);
     s1.stop();
-    store.close();
+    await store.close();
     store = openStore(dbPath);
-    expect(setup(berlin).catchUp()).toEqual([]);
+    expect(await setup(berlin).catchUp()).toEqual([]);
     expect(digestRows(store, "crm")).toHaveLength(4);
   });
 
@@ -324,21 +323,21 @@ describe("catch-up after a restart", () => {
     await hold(store, "crm", TICK - 30 * HOUR, lead(1));
     await hold(store, "crm", TICK - 2 * HOUR, lead(2));
     clock.set(TICK + HOUR);
-    const caught = scheduler.catchUp();
+    const caught = await scheduler.catchUp();
     expect(caught.map((c) => [c.windowEnd, c.items])).toEqual([
       [TICK - 24 * HOUR, 1],
       [TICK, 1],
     ]);
-    expect(scheduler.catchUp()).toEqual([]);
+    expect(await scheduler.catchUp()).toEqual([]);
   });
 
-  test("nothing held and nothing ever closed: catch-up sends nothing, even with send_empty", () => {
+  test("nothing held and nothing ever closed: catch-up sends nothing, even with send_empty", async () => {
     setup(digestDestination("crm", URL, { sendEmpty: true }));
     clock.set(TICK + HOUR);
-    expect(scheduler.catchUp()).toEqual([]);
+    expect(await scheduler.catchUp()).toEqual([]);
     expect(digestRows(store, "crm")).toEqual([]);
     // The scheduled job at the tick does close it, and sends the empty digest.
-    expect(scheduler.close("crm").map((c) => c.digests[0].items)).toEqual([0]);
+    expect((await scheduler.close("crm")).map((c) => c.digests[0].items)).toEqual([0]);
     expect(rowsWhere(store, "route = 'digest'")).toHaveLength(1);
   });
 
@@ -346,11 +345,11 @@ describe("catch-up after a restart", () => {
     config = configWith(dbPath, [digestDestination("crm", URL, { cron: "0 * * * *" })]);
     scheduler = createDigestScheduler({ store, config: () => config, clock, log: silentLogger, maxMissedWindows: 3 });
     clock.set(TICK);
-    scheduler.close("crm");
+    await scheduler.close("crm");
     await hold(store, "crm", TICK + 30 * MIN, lead(1));
     await hold(store, "crm", TICK + 10 * HOUR - 1, lead(2));
     clock.set(TICK + 10 * HOUR);
-    const caught = scheduler.catchUp();
+    const caught = await scheduler.catchUp();
     expect(caught.map((c) => [c.windowEnd - TICK, c.items])).toEqual([
       [8 * HOUR, 1],
       [9 * HOUR, 0],
@@ -363,24 +362,24 @@ describe("flush", () => {
   test("sends everything held up to now; the next scheduled window takes only what came after", async () => {
     const s = setup(digestDestination("crm", URL, { maxItems: 2 }));
     clock.set(TICK - 30 * MIN);
-    s.close("crm"); // yesterday's tick, nothing held
+    await s.close("crm"); // yesterday's tick, nothing held
     for (let n = 1; n <= 3; n++) await hold(store, "crm", TICK - 20 * MIN + n, lead(n));
     clock.set(TICK - 10 * MIN);
-    const flushed = s.flush("crm");
+    const flushed = await s.flush("crm");
     expect(flushed.items).toBe(3);
     expect(flushed.digests.map((d) => [d.part, d.parts, d.items])).toEqual([
       [1, 2, 2],
       [2, 2, 1],
     ]);
-    expect(digestTable(store).digest(flushed.digests[0].id)).toMatchObject({ windowEnd: TICK - 10 * MIN, windowStart: TICK - 24 * HOUR });
+    expect(await store.digests.digest(flushed.digests[0].id)).toMatchObject({ windowEnd: TICK - 10 * MIN, windowStart: TICK - 24 * HOUR });
     expect(closedEvents).toHaveLength(1);
 
-    expect(s.flush("crm")).toEqual({ digests: [], items: 0 });
+    expect(await s.flush("crm")).toEqual({ digests: [], items: 0 });
     expect(digestRows(store, "crm")).toHaveLength(3);
 
     await hold(store, "crm", TICK - 5 * MIN, lead(4));
     clock.set(TICK);
-    const [next] = s.close("crm");
+    const [next] = await s.close("crm");
     expect([next.windowStart, next.windowEnd, next.items]).toEqual([TICK - 10 * MIN, TICK, 1]);
   });
 
@@ -389,7 +388,7 @@ describe("flush", () => {
     await hold(store, "crm", TICK - HOUR, lead(1));
     await hold(store, "crm", TICK + HOUR, lead(2));
     clock.set(TICK + 2 * HOUR);
-    const flushed = s.flush("crm");
+    const flushed = await s.flush("crm");
     expect(flushed.items).toBe(2);
     expect(digestRows(store, "crm").map((r) => [r.window_end, r.item_count])).toEqual([
       [TICK, 1],
@@ -399,7 +398,7 @@ describe("flush", () => {
 });
 
 describe("jobs", () => {
-  test("start makes one job per digest destination in its timezone; reload rebuilds them; stop ends them", () => {
+  test("start makes one job per digest destination in its timezone; reload rebuilds them; stop ends them", async () => {
     const s = setup(digestDestination("crm", URL), digestDestination("de", URL, { timezone: "Europe/Berlin", cron: "30 2 * * *" }), destination("plain", URL));
     expect(s.jobs()).toEqual([]);
     s.start();

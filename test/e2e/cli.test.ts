@@ -57,6 +57,41 @@ describe("relay check", () => {
   });
 });
 
+describe("relay check and serve with PostgreSQL", () => {
+  const minimal = (storage: string) =>
+    ["storage:", ...storage.split("\n").map((l) => `  ${l}`), "sources:", "  shop: {}", "destinations:", "  crm:", "    url: http://127.0.0.1:9000/x", "routes:", "  - from: shop", "    to: crm"].join("\n");
+
+  test("check says which backend is in use, without the password", () => {
+    const sqlite = join(tmp.dir, "sqlite.yaml");
+    writeFileSync(sqlite, minimal("path: ./data/relay.db"));
+    expect(relay("check", "--config", sqlite).stdout).toContain(`storage: SQLite file ${join(tmp.dir, "data", "relay.db")}`);
+    const pg = join(tmp.dir, "pg.yaml");
+    writeFileSync(pg, minimal("postgres:\n  url: postgres://relay:s3cret@db.internal:5432/relay\n  pool: 4"));
+    const r = relay("check", "--config", pg);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("storage: PostgreSQL postgres://***@db.internal:5432/relay (pool 4)");
+    expect(r.stdout).not.toContain("s3cret");
+  });
+
+  test("check refuses a URL that is not PostgreSQL's and a pool out of range, naming the line", () => {
+    const file = join(tmp.dir, "bad-pg.yaml");
+    writeFileSync(file, minimal("postgres:\n  url: mysql://relay@db/relay\n  pool: 0"));
+    const r = relay("check", "--config", file);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("bad-pg.yaml:3:10: storage.postgres.url");
+    expect(r.stderr).toContain("bad-pg.yaml:4:11: storage.postgres.pool");
+  });
+
+  test("serve stops at once with a clear message when the database cannot be reached", () => {
+    const file = join(tmp.dir, "down-pg.yaml");
+    writeFileSync(file, minimal("postgres:\n  url: postgres://relay:s3cret@127.0.0.1:1/relay"));
+    const r = relay("serve", "--config", file, "--port", "0");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot open PostgreSQL at postgres:\/\/relay:\*\*\*@127\.0\.0\.1:1\/relay: .*ECONNREFUSED/);
+    expect(r.stderr + r.stdout).not.toContain("s3cret");
+  });
+});
+
 describe("relay try", () => {
   test("shows the exact body and signed headers each destination would get, sending nothing", () => {
     const payload = join(tmp.dir, "order.json");

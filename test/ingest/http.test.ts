@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sign as octokitSign } from "@octokit/webhooks-methods";
 import { startHarness, type Harness } from "../support/harness.ts";
+import type { SqliteStore } from "../../src/store/store.ts";
 
 const YAML = `
 storage:
@@ -52,7 +53,7 @@ beforeAll(async () => {
 afterAll(() => h.stop());
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) => h.call("POST", path, { body, headers });
-const rows = (sql: string, params: Record<string, string> = {}) => h.relay.store.sqlite.query(sql).all(params) as any[];
+const rows = (sql: string, params: Record<string, string> = {}) => (h.relay.store as SqliteStore).sqlite.query(sql).all(params) as any[];
 const order = { type: "order", order: { orderNumber: "4521", status: "paid", total: 99.5, items: [{ sku: "A1", qty: 1, price: 99.5 }] } };
 
 describe("accepted events", () => {
@@ -185,7 +186,7 @@ describe("health and OpenAPI", () => {
 
   test("health is 503 when the database cannot answer", async () => {
     const broken = await startHarness(YAML);
-    broken.relay.store.sqlite.close();
+    (broken.relay.store as SqliteStore).sqlite.close();
     const res = await broken.call("GET", "/api/health");
     expect(res.status).toBe(503);
     expect(res.json.status).toBe("unhealthy");

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { admin, ADMIN_TOKEN, createKeyViaApi, startHarness, type Harness } from "../support/harness.ts";
+import type { SqliteStore } from "../../src/store/store.ts";
 
 let h: Harness;
 beforeEach(async () => {
@@ -10,7 +11,7 @@ afterEach(async () => {
 });
 
 const attemptsOf = (id: string) =>
-  h.relay.store.sqlite.query("SELECT attempts, status FROM deliveries WHERE event_id = $id").get({ id }) as { attempts: number; status: string };
+  (h.relay.store as SqliteStore).sqlite.query("SELECT attempts, status FROM deliveries WHERE event_id = $id").get({ id }) as { attempts: number; status: string };
 
 describe("POST /api/destinations/:name/pause and /resume", () => {
   test("pause stops deliveries without spending attempts; resume sends them", async () => {

@@ -6,7 +6,7 @@ import * as circuit from "../../src/delivery/circuit.ts";
 import { createWorker, type Worker } from "../../src/delivery/worker.ts";
 import { newId } from "../../src/ids.ts";
 import { createLogger } from "../../src/log.ts";
-import { openStore, type Store } from "../../src/store/store.ts";
+import { openStore, type SqliteStore as Store } from "../../src/store/store.ts";
 import { configWith, destination } from "../support/destination.ts";
 import { startReceiver, type Receiver } from "../support/receiver.ts";
 import { tempDir } from "../support/tmp.ts";
@@ -20,7 +20,7 @@ describe("circuit decisions (pure)", () => {
     return c;
   };
 
-  test("opens on the Nth failure in a row, not before; a success in between starts the count again", () => {
+  test("opens on the Nth failure in a row, not before; a success in between starts the count again", async () => {
     expect(circuit.stateOf(fail(circuit.CLOSED, 4))).toBe("closed");
     const opened = fail(circuit.CLOSED, 5);
     expect(circuit.stateOf(opened)).toBe("open");
@@ -29,14 +29,14 @@ describe("circuit decisions (pure)", () => {
     expect(circuit.stateOf(interrupted)).toBe("closed");
   });
 
-  test("410 Gone opens at once", () => {
+  test("410 Gone opens at once", async () => {
     expect(circuit.verdictOf("retry", 410)).toBe("gone");
     expect(circuit.verdictOf("dead", 500)).toBe("failure");
     expect(circuit.verdictOf("delivered", 200)).toBe("success");
     expect(circuit.stateOf(circuit.afterAttempt(circuit.CLOSED, "d", "gone", T, SETTINGS))).toBe("open");
   });
 
-  test("allows exactly one probe when due and idle; the probe's failure doubles the wait up to the cap", () => {
+  test("allows exactly one probe when due and idle; the probe's failure doubles the wait up to the cap", async () => {
     const settings = { failures: 1, probeMs: 30_000, maxProbeMs: 100_000 };
     let c = circuit.afterAttempt(circuit.CLOSED, "d0", "failure", T, settings);
     expect(circuit.claimAllowance(c, T + 29_999, 0)).toBe(0);
@@ -60,7 +60,7 @@ describe("circuit decisions (pure)", () => {
     expect(circuit.claimAllowance(c, now, 0)).toBe(Number.POSITIVE_INFINITY);
   });
 
-  test("pause overrides every state; resume closes whatever the circuit had decided", () => {
+  test("pause overrides every state; resume closes whatever the circuit had decided", async () => {
     const open = fail(circuit.CLOSED, 5);
     const paused = circuit.pause(open);
     expect(circuit.stateOf(paused)).toBe("paused");
@@ -71,7 +71,7 @@ describe("circuit decisions (pure)", () => {
     expect(circuit.resume(open)).toEqual(circuit.CLOSED);
   });
 
-  test("a destination without circuit settings gets the documented defaults", () => {
+  test("a destination without circuit settings gets the documented defaults", async () => {
     expect(circuit.circuitSettings(destination("x", "http://x"))).toEqual({ failures: 5, probeMs: 30_000, maxProbeMs: 600_000 });
     const custom = { failures: 2, probeMs: 1_000, maxProbeMs: 2_000 };
     expect(circuit.circuitSettings(destination("x", "http://x", { circuit: custom }))).toEqual(custom);
@@ -86,7 +86,7 @@ describe("the worker and the circuit", () => {
   let worker: Worker;
   let lines: string[];
 
-  beforeEach(() => {
+  beforeEach(async () => {
     tmp = tempDir();
     store = openStore(join(tmp.dir, "relay.db"));
     clock = new ManualClock(T);
@@ -96,7 +96,7 @@ describe("the worker and the circuit", () => {
   afterEach(async () => {
     await worker?.stop(100);
     receiver.stop();
-    store.close();
+    await store.close();
     tmp.cleanup();
   });
 

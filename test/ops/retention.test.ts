@@ -5,8 +5,7 @@ import type { Config } from "../../src/config/types.ts";
 import { newId } from "../../src/ids.ts";
 import { createLogger } from "../../src/log.ts";
 import { createRetention } from "../../src/ops/retention.ts";
-import { digestTable } from "../../src/store/digests.ts";
-import { openStore, type Store } from "../../src/store/store.ts";
+import { openStore, type SqliteStore as Store } from "../../src/store/store.ts";
 import { configWith } from "../support/destination.ts";
 import { tempDir } from "../support/tmp.ts";
 
@@ -18,14 +17,14 @@ let tmp: ReturnType<typeof tempDir>;
 let store: Store;
 let config: Config;
 let lines: string[];
-beforeEach(() => {
+beforeEach(async () => {
   tmp = tempDir();
   store = openStore(join(tmp.dir, "relay.db"));
   config = configWith(join(tmp.dir, "relay.db"), []);
   lines = [];
 });
-afterEach(() => {
-  store.close();
+afterEach(async () => {
+  await store.close();
   tmp.cleanup();
 });
 
@@ -97,7 +96,7 @@ describe("purge", () => {
   });
 
   test("a digested item goes once its digest was delivered, not before", async () => {
-    const digests = digestTable(store);
+    const digests = store.digests;
     const a = await event(OLD, ["held"]);
     const closeAt = (end: number) =>
       digests.closeWindow({
@@ -110,9 +109,9 @@ describe("purge", () => {
         now: end,
         newId: (prefix) => newId(prefix, end),
       });
-    const first = closeAt(OLD + DAY);
+    const first = await closeAt(OLD + DAY);
     const b = await event(OLD + 2 * DAY, ["held"]);
-    closeAt(OLD + 3 * DAY);
+    await closeAt(OLD + 3 * DAY);
     await settle("digest", first.digests[0].deliveryId!, "delivered", OLD + DAY);
 
     expect(await retention().purge(NOW)).toMatchObject({ events: 1 });
@@ -180,7 +179,7 @@ describe("the hourly job", () => {
   });
 });
 
-test("the purge walks the events' primary key: no received_at index, no sort, no full scan", () => {
+test("the purge walks the events' primary key: no received_at index, no sort, no full scan", async () => {
   const indexes = (store.sqlite.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'").all() as Array<{ name: string }>).map((r) => r.name);
   expect(indexes).not.toContain("events_received_at");
   const plan = store.sqlite

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { newId } from "../../src/ids.ts";
 import { Database } from "bun:sqlite";
-import { openStore, type NewDelivery, type NewEvent, type Store } from "../../src/store/store.ts";
+import { openStore, type NewDelivery, type NewEvent, type SqliteStore as Store } from "../../src/store/store.ts";
 import { hotWrites } from "../../src/store/writes.ts";
 import { writerOnThisThread } from "../../src/store/writer-messages.ts";
 import { fsync } from "node:fs";
@@ -11,13 +11,13 @@ import { tempDir } from "../support/tmp.ts";
 let tmp: ReturnType<typeof tempDir>;
 let store: Store;
 let path: string;
-beforeEach(() => {
+beforeEach(async () => {
   tmp = tempDir();
   path = join(tmp.dir, "relay.db");
   store = openStore(path);
 });
-afterEach(() => {
-  store.close();
+afterEach(async () => {
+  await store.close();
   tmp.cleanup();
 });
 
@@ -86,7 +86,7 @@ describe("record", () => {
 
   test("data survives closing and reopening the file", async () => {
     const r = await store.record(event(), [delivery()]);
-    store.close();
+    await store.close();
     store = openStore(path);
     expect((await store.claim("crm", 10, T, 1000)).map((d) => d.eventId)).toEqual([r.eventId]);
   });
@@ -105,7 +105,7 @@ describe("claim and settle", () => {
     expect(claimed.map((c) => c.createdAt)).toEqual([T, T]);
     expect(await store.claim("crm", 10, T + 10, 30_000)).toEqual([]);
     expect(await store.claim("slack", 1, T, 30_000)).toHaveLength(1);
-    expect(store.nextDueAt("crm")).toBe(T + 5000);
+    expect(await store.nextDueAt("crm")).toBe(T + 5000);
   });
 
   test("bookkeeping on the writer's connection never syncs; an in-commit ingest group does, then stops", async () => {
@@ -154,7 +154,7 @@ describe("claim and settle", () => {
     expect((await store.claim("crm", 10, T + 60_000, 1000)).map((d) => d.id)).toEqual([b.id]);
   });
 
-  test("the claim query walks the (status, destination, next_attempt_at) index, not the table", () => {
+  test("the claim query walks the (status, destination, next_attempt_at) index, not the table", async () => {
     const plan = store.sqlite
       .query(
         `EXPLAIN QUERY PLAN SELECT id FROM deliveries WHERE status = 'pending' AND destination = 'crm'
@@ -168,9 +168,9 @@ describe("claim and settle", () => {
   });
 });
 
-test("a database from a newer Relay is refused, not downgraded", () => {
+test("a database from a newer Relay is refused, not downgraded", async () => {
   store.sqlite.exec("PRAGMA user_version = 99");
-  store.close();
+  await store.close();
   expect(() => openStore(path)).toThrow(/newer than this Relay/);
   store = openStore(join(tmp.dir, "other.db"));
 });
@@ -185,7 +185,7 @@ test("one failing record in a commit group fails alone", async () => {
   expect(count("SELECT count(*) AS n FROM events")).toBe(2);
 });
 
-test("digest lookups use the partial digest index", () => {
+test("digest lookups use the partial digest index", async () => {
   const plan = store.sqlite.query("EXPLAIN QUERY PLAN SELECT id FROM deliveries WHERE digest_id = 'dig_1'").all() as Array<{ detail: string }>;
   expect(plan.map((p) => p.detail).join("\n")).toContain("USING INDEX deliveries_digest");
   const sql = (store.sqlite.query("SELECT sql FROM sqlite_master WHERE name = 'deliveries_digest'").get() as { sql: string }).sql;
@@ -223,7 +223,7 @@ describe("the writer thread", () => {
   test("close answers everything already asked and keeps it", async () => {
     const events = Array.from({ length: 20 }, () => event());
     const pending = events.map((e) => store.record(e, [delivery()]));
-    store.close();
+    await store.close();
     const results = await Promise.all(pending);
     expect(results.map((r) => r.eventId)).toEqual(events.map((e) => e.id));
     const afterClose = await store.record(event(), []).then(() => null, (e: Error) => e);
@@ -246,7 +246,7 @@ describe("the writer thread", () => {
   test("close sends every group still queued, not only the first", async () => {
     const events = Array.from({ length: 1_500 }, () => event());
     const pending = events.map((e) => store.record(e, []));
-    store.close();
+    await store.close();
     expect((await Promise.all(pending)).length).toBe(1_500);
     store = openStore(path);
     expect(count("SELECT count(*) AS n FROM events")).toBe(1_500);

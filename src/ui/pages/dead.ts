@@ -1,7 +1,6 @@
 import { deliveryView, limitParam } from "../../admin/kit.ts";
 import type { Session } from "../../auth/sessions.ts";
 import { Conflict, NotFound } from "../../errors.ts";
-import { adminQueries } from "../../store/admin-queries.ts";
 import type { UiDeps } from "../deps.ts";
 import { html, query, time, type Html } from "../html.ts";
 import { csrfField } from "../layout.ts";
@@ -10,7 +9,7 @@ import { csrfField } from "../layout.ts";
 
 /** Dead deliveries per destination, as GET /api/destinations counts them. */
 export async function deadCounts(deps: UiDeps, destination: string | undefined): Promise<Map<string, number>> {
-  const open = await adminQueries(deps.store).openCounts();
+  const open = await deps.store.admin.openCounts();
   const out = new Map<string, number>();
   for (const [name, c] of open) if (c.dead > 0 && (destination === undefined || name === destination)) out.set(name, c.dead);
   return out;
@@ -19,7 +18,7 @@ export async function deadCounts(deps: UiDeps, destination: string | undefined):
 const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
 
 export async function deadPage(deps: UiDeps, filter: { destination?: string; cursor?: string }, session: Session): Promise<Html> {
-  const queries = adminQueries(deps.store);
+  const queries = deps.store.admin;
   const counts = await deadCounts(deps, filter.destination);
   const total = sum(counts);
   const page = await queries.listDeliveries({ status: "dead", destination: filter.destination, cursor: filter.cursor, limit: limitParam(undefined) });
@@ -62,7 +61,7 @@ Each goes back in line, due now, with its history kept.</p>
 /** Discarding cannot be undone: one delivery, or the matching set whose N the POST carries back. */
 export async function confirmDiscardPage(deps: UiDeps, target: { delivery?: string; destination?: string }, session: Session): Promise<Html> {
   if (target.delivery !== undefined) {
-    const d = await adminQueries(deps.store).getDelivery(target.delivery);
+    const d = await deps.store.admin.getDelivery(target.delivery);
     if (!d) throw new NotFound("unknown delivery");
     if (d.status !== "dead") throw new Conflict(`delivery is ${d.status}; only a dead delivery can be discarded`);
     return html`<p>Discard dead delivery <strong class="mono">${d.id}</strong> to <strong>${d.destination}</strong>?

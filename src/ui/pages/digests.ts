@@ -1,6 +1,5 @@
 import { iso } from "../../admin/kit.ts";
 import type { Session } from "../../auth/sessions.ts";
-import { digestTable } from "../../store/digests.ts";
 import type { UiDeps } from "../deps.ts";
 import { html, time, type Html } from "../html.ts";
 import { csrfField } from "../layout.ts";
@@ -25,8 +24,8 @@ export function inZone(ms: number, timezone: string): string {
 }
 
 export async function digestsPage(deps: UiDeps, session: Session): Promise<Html> {
-  const table = digestTable(deps.store);
-  const held = new Map(deps.admin.destinations().destinations.map((d) => [d.name, d.held]));
+  const table = deps.store.digests;
+  const held = new Map((await deps.admin.destinations()).destinations.map((d) => [d.name, d.held]));
   const jobs = new Map(deps.digestJobs().map((j) => [j.destination, j.nextRunAt]));
   const digestDestinations = Object.values(deps.config().destinations).filter((d) => d.digest);
   if (digestDestinations.length === 0) return html`<p class="muted">No destination has a digest schedule.</p>`;

@@ -2,7 +2,7 @@ import { attemptView, deliveryView, iso } from "../../admin/kit.ts";
 import type { Session } from "../../auth/sessions.ts";
 import type { DestinationConfig } from "../../config/types.ts";
 import { NotFound } from "../../errors.ts";
-import { adminQueries, type DeliveryDetail } from "../../store/admin-queries.ts";
+import type { DeliveryDetail } from "../../store/admin-queries.ts";
 import type { UiDeps } from "../deps.ts";
 import { html, time, type Html } from "../html.ts";
 import { csrfField } from "../layout.ts";
@@ -32,7 +32,7 @@ function pretty(text: string): string {
 }
 
 export async function eventPage(deps: UiDeps, id: string, session: Session): Promise<{ title: string; body: Html }> {
-  const found = await adminQueries(deps.store).getEvent(id);
+  const found = await deps.store.admin.getEvent(id);
   if (!found) throw new NotFound("unknown event");
   const { event, deliveries } = found;
   const destinations = deps.config().destinations;

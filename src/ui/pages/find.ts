@@ -1,6 +1,5 @@
 import { eventQuery, iso } from "../../admin/kit.ts";
-import { adminQueries, DELIVERY_STATUSES } from "../../store/admin-queries.ts";
-import { eventLookup } from "../../store/event-lookup.ts";
+import { DELIVERY_STATUSES } from "../../store/admin-queries.ts";
 import type { UiDeps } from "../deps.ts";
 import { html, query, time, type Html } from "../html.ts";
 
@@ -21,19 +20,19 @@ const blank = (v: string | undefined) => (v === undefined || v.trim() === "" ? u
 
 /** An exact id or key: the event to open at once, or null to search bodies. */
 export async function exactMatch(deps: UiDeps, q: string): Promise<string | null> {
-  const queries = adminQueries(deps.store);
+  const queries = deps.store.admin;
   if (q.startsWith("evt_") && (await queries.getEvent(q))) return q;
   if (q.startsWith("dlv_")) {
     const delivery = await queries.getDelivery(q);
     if (delivery?.eventId) return delivery.eventId;
   }
-  const byKey = await eventLookup(deps.store).byIdempotencyKey(q, Object.keys(deps.config().sources));
+  const byKey = await deps.store.admin.eventsByIdempotencyKey(q, Object.keys(deps.config().sources));
   return byKey.length === 1 ? byKey[0]! : null;
 }
 
 export async function findPage(deps: UiDeps, raw: FindQuery): Promise<Html> {
   const f = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, blank(v)])) as FindQuery;
-  const queries = adminQueries(deps.store);
+  const queries = deps.store.admin;
   const page = await queries.listEvents(eventQuery(f));
   const sources = Object.keys(deps.config().sources);
   return html`<form class="filters" method="get" action="/ui/find" role="search">

@@ -10,8 +10,8 @@ import { csrfField } from "../layout.ts";
 /** The Source choice of a key bound to no source; no source name starts with "_". */
 export const UNBOUND = "_unbound";
 
-export function keysPage(deps: UiDeps, session: Session, created: CreatedKey | null): Html {
-  const keys = deps.keys.list();
+export async function keysPage(deps: UiDeps, session: Session, created: CreatedKey | null): Promise<Html> {
+  const keys = await deps.keys.list();
   const sources = Object.keys(deps.config().sources);
   return html`${created
     ? html`<div class="card" role="status"><p><strong>Key created. Copy it now: it is not shown again.</strong></p>

@@ -20,8 +20,8 @@ export function stateLabel(state: string, pending: number, lastError: string | n
   return { key: state, label: STATE_LABELS[state] ?? state };
 }
 
-export function nowTable(deps: UiDeps, session: Session): Html {
-  const stats = deps.admin.destinations();
+export async function nowTable(deps: UiDeps, session: Session): Promise<Html> {
+  const stats = await deps.admin.destinations();
   const now = deps.clock.now();
   const configured = deps.config().destinations;
   return html`<div class="table-wrap"><table>
@@ -60,7 +60,7 @@ function actions(name: string, state: string, session: Session): Html {
 }
 
 /** The table refreshes itself every few seconds with htmx; without JavaScript the Refresh link reloads the page. */
-export function nowPage(deps: UiDeps, session: Session): Html {
+export async function nowPage(deps: UiDeps, session: Session): Promise<Html> {
   return html`<p><a href="/ui">Refresh</a> <span class="muted">(refreshes itself every 5 s)</span></p>
-<div id="now" hx-get="/ui/now/table" hx-trigger="every 5s" hx-swap="innerHTML">${nowTable(deps, session)}</div>`;
+<div id="now" hx-get="/ui/now/table" hx-trigger="every 5s" hx-swap="innerHTML">${await nowTable(deps, session)}</div>`;
 }

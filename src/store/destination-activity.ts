@@ -1,4 +1,4 @@
-import type { Store } from "./store.ts";
+import type { Database } from "bun:sqlite";
 
 // Per-destination facts the Now view and GET /api/destinations show beside the counts: the oldest waiting delivery, the latest error.
 
@@ -7,7 +7,7 @@ export interface LastError {
   error: string;
 }
 
-export function destinationHealth(store: Store) {
+export function destinationActivity(store: { sqlite: Database }) {
   const { sqlite } = store;
   // The head of the destination's line in the deliveries_due index: one seek, however long the backlog.
   const headOfLine = sqlite.query<{ at: number }, { destination: string }>(

@@ -1,0 +1,307 @@
+import { randomUUID } from "node:crypto";
+import type { InFlightCap, Store } from "../types.ts";
+import type { RecordInput, RecordResult, Settlement } from "../writes.ts";
+import { pgAdmin } from "./admin.ts";
+import { connect, describeUrl, migrate, schemaOf, unavailable, type Sql, type Tx } from "./connect.ts";
+import { pgDestinationActivity } from "./destination-activity.ts";
+import { pgDestinationHealth } from "./destination-health.ts";
+import { pgDigests } from "./digests.ts";
+import { pgKeys } from "./keys.ts";
+import { insertDeliveries, WAKE_CHANNEL, writeGroup } from "./record.ts";
+import { pgPurgeBatch } from "./retention.ts";
+import { pgShared } from "./shared.ts";
+import { pgUsage } from "./usage.ts";
+import { type RawClaimed, toClaimed } from "../rows.ts";
+
+const MAX_GROUP_RECORDS = 1000;
+/**
+ * Commit groups in flight at once: each waits for its WAL flush, which PostgreSQL shares between concurrent commits,
+ * so while one group waits the next is already being written.
+ */
+const GROUPS_IN_FLIGHT = 4;
+
+export interface PostgresStoreOptions {
+  url: string;
+  pool: number;
+  /** This instance's lease owner name; stable across restarts so a restart releases its own leases only. */
+  instanceId?: string;
+}
+
+export type PostgresStore = Store & { readonly sql: Sql; readonly instanceId: string; readonly schema: string };
+
+/**
+ * Opens PostgreSQL: connects (a clear error when it cannot), migrates once under an advisory lock, listens for
+ * wake-up hints. Any number of instances may share the database; each one's leases carry its id.
+ */
+export async function openPostgresStore(opts: PostgresStoreOptions): Promise<PostgresStore> {
+  const sql = connect(opts.url, opts.pool);
+  const owner = opts.instanceId ?? `relay-${randomUUID()}`;
+  try {
+    await migrate(sql, schemaOf(opts.url));
+  } catch (error) {
+    await sql.end({ timeout: 1 }).catch(() => {});
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`cannot open PostgreSQL at ${describeUrl(opts.url)}: ${reason}`);
+  }
+  const [{ schema }] = await sql<{ schema: string }[]>`SELECT current_schema() AS schema`;
+
+  const commitListeners = new Set<() => void>();
+  const notifyCommit = () => {
+    for (const listener of commitListeners) listener();
+  };
+  // A lost notification only delays: the worker's timer polls as the floor.
+  const listening = await sql
+    .listen(WAKE_CHANNEL, (payload) => payload === schema && notifyCommit())
+    .catch(() => null);
+
+  interface PendingRecord extends RecordInput {
+    resolve: (r: RecordResult) => void;
+    reject: (e: unknown) => void;
+  }
+  // Group commit as on SQLite: requests arriving while groups are being committed form the next group.
+  let queue: PendingRecord[] = [];
+  const committing = new Set<Promise<void>>();
+  let flushScheduled = false;
+
+  const flush = () => {
+    flushScheduled = false;
+    if (committing.size >= GROUPS_IN_FLIGHT || queue.length === 0) return;
+    const group = queue.splice(0, MAX_GROUP_RECORDS);
+    const commit: Promise<void> = writeGroup(sql, schema, group)
+      .then(
+        (outcomes) => {
+          outcomes.forEach((o, i) => ("error" in o ? group[i].reject(new Error(o.error)) : group[i].resolve(o)));
+          notifyCommit();
+        },
+        (error) => {
+          const e = unavailable(error);
+          for (const p of group) p.reject(e);
+        },
+      )
+      .finally(() => {
+        committing.delete(commit);
+        flush();
+      });
+    committing.add(commit);
+  };
+
+  const guarded = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await fn(...args);
+      } catch (error) {
+        throw unavailable(error);
+      }
+    };
+
+  /** Every method of `verbs`, a lost connection answered as 503 like the rest. */
+  const guardedAll = <T extends object>(verbs: T): T =>
+    Object.fromEntries(
+      Object.entries(verbs).map(([name, fn]) => [name, guarded((fn as (...a: unknown[]) => Promise<unknown>).bind(verbs))]),
+    ) as T;
+  const shared = pgShared(sql);
+  const health = pgDestinationHealth(sql);
+  const store: PostgresStore = {
+    backend: "postgres",
+    shared: true,
+    sql,
+    instanceId: owner,
+    schema,
+
+    record(event, deliveries) {
+      return new Promise((resolve, reject) => {
+        queue.push({ event, deliveries, resolve, reject });
+        if (!flushScheduled && committing.size < GROUPS_IN_FLIGHT) {
+          flushScheduled = true;
+          setImmediate(flush);
+        }
+      });
+    },
+
+    addDeliveries: guarded(async (event, rows, createdAt) => {
+      if (rows.length === 0) return;
+      await sql.begin(async (tx) => {
+        await insertDeliveries(tx, event, rows, createdAt);
+        await tx`SELECT pg_notify(${WAKE_CHANNEL}, ${schema})`;
+      });
+    }),
+
+    claim: guarded(async (destination: string, limit: number, now: number, leaseMs: number, cap?: InFlightCap) => {
+      if (limit <= 0) return [];
+      return sql.begin(async (tx) => {
+        let take = limit;
+        await unsynced(tx);
+        if (cap !== undefined) {
+          // Claims of one destination queue on this lock, so each one counts what the others already hold.
+          await tx`SELECT pg_advisory_xact_lock(hashtext(${`${schema}:claim:${destination}`}))`;
+          const [{ n }] = await tx<{ n: number }[]>`
+            SELECT count(*) AS n FROM deliveries WHERE status = 'in_flight' AND destination = ${destination}
+            AND id <> ALL(${cap.finished ?? []}::text[])`;
+          take = Math.min(limit, cap.max - n);
+          if (take <= 0) return [];
+        }
+        const rows = await tx<Array<RawClaimed & { next_attempt_at: number }>>`
+          WITH picked AS (
+            SELECT id FROM deliveries
+            WHERE status = 'pending' AND destination = ${destination} AND next_attempt_at <= ${now}
+            ORDER BY next_attempt_at LIMIT ${take}
+            FOR UPDATE SKIP LOCKED
+          )
+          UPDATE deliveries d SET status = 'in_flight', lease_until = ${now + leaseMs}, lease_owner = ${owner}
+          FROM picked WHERE d.id = picked.id
+          RETURNING d.id, d.event_id, d.digest_id, d.route, d.destination, d.event_type, d.body, d.attempts, d.created_at,
+                    d.next_attempt_at`;
+        // UPDATE … RETURNING keeps no order: the oldest due go first.
+        rows.sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.id < b.id ? -1 : 1));
+        return rows.map(toClaimed);
+      });
+    }),
+
+    settle: guarded(async (settlements: Settlement[]) => {
+      if (settlements.length === 0) return;
+      const col = <T>(f: (s: Settlement) => T) => settlements.map(f);
+      // One statement: the attempts, the destinations' totals, then every outcome; only this instance's leases (a lease
+      // that expired and went to another instance is no longer ours to settle). Every attempt counts in the totals, as
+      // SQLite's trigger on attempts counts it; totals rows in one order, so concurrent settlements never deadlock.
+      await sql`
+        WITH cfg AS (SELECT set_config('synchronous_commit', 'off', true)),
+        v AS (
+          SELECT * FROM unnest(
+            ${col((s) => s.deliveryId)}::text[], ${col((s) => s.outcome)}::text[],
+            ${col((s) => (s.outcome === "delivered" ? s.at : null))}::bigint[],
+            ${col((s) => (s.outcome === "retry" ? s.nextAttemptAt : null))}::bigint[],
+            ${col((s) => (s.outcome === "delivered" ? null : s.error))}::text[],
+            ${col((s) => s.attempt.startedAt)}::bigint[], ${col((s) => s.attempt.durationMs)}::int[],
+            ${col((s) => s.attempt.statusCode)}::int[], ${col((s) => s.attempt.response)}::text[], ${col((s) => s.attempt.error)}::text[]
+          ) AS v(id, outcome, at, next, error, started_at, duration_ms, status_code, response, attempt_error)
+        ),
+        a AS (
+          INSERT INTO attempts (delivery_id, started_at, duration_ms, status_code, response, error)
+          SELECT id, started_at, duration_ms, status_code, response, attempt_error FROM v
+        ),
+        totals AS (
+          INSERT INTO destination_totals AS t (destination, sent, failed, last_sent_at, since)
+          SELECT d.destination, count(*) FILTER (WHERE v.attempt_error IS NULL), count(*) FILTER (WHERE v.attempt_error IS NOT NULL),
+                 max(v.started_at + v.duration_ms) FILTER (WHERE v.attempt_error IS NULL), min(v.started_at)
+          FROM v JOIN deliveries d ON d.id = v.id GROUP BY d.destination ORDER BY d.destination
+          ON CONFLICT (destination) DO UPDATE SET sent = t.sent + excluded.sent, failed = t.failed + excluded.failed,
+            last_sent_at = GREATEST(t.last_sent_at, excluded.last_sent_at)
+        )
+        UPDATE deliveries d SET
+          status = CASE v.outcome WHEN 'delivered' THEN 'delivered' WHEN 'retry' THEN 'pending' ELSE 'dead' END,
+          attempts = d.attempts + 1,
+          delivered_at = CASE WHEN v.outcome = 'delivered' THEN v.at ELSE d.delivered_at END,
+          next_attempt_at = CASE WHEN v.outcome = 'retry' THEN v.next ELSE d.next_attempt_at END,
+          lease_until = NULL, lease_owner = NULL, last_error = v.error
+        FROM v, cfg
+        WHERE d.id = v.id AND d.status = 'in_flight' AND d.lease_owner = ${owner}`;
+    }),
+
+    release: guarded(async (ids: string[]) => {
+      if (ids.length === 0) return 0;
+      const r = await sql.begin(async (tx) => {
+        await unsynced(tx);
+        return tx`
+          UPDATE deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL
+          WHERE id = ANY(${ids}::text[]) AND status = 'in_flight' AND lease_owner = ${owner}`;
+      });
+      return r.count;
+    }),
+
+    releaseExpiredLeases: guarded(async (now: number) => {
+      // Whoever held it is gone or too late; the row goes back in line for any instance.
+      const r = await sql`
+        UPDATE deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL
+        WHERE status = 'in_flight' AND lease_until < ${now}`;
+      return r.count;
+    }),
+
+    releaseLeasesAtStart: guarded(async () => {
+      // Only what this instance held in its previous life: the others are alive and sending theirs.
+      const r = await sql`
+        UPDATE deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL
+        WHERE status = 'in_flight' AND lease_owner = ${owner}`;
+      return r.count;
+    }),
+
+    nextDueAt: guarded(async (destination: string) => {
+      const [row] = await sql<{ at: number }[]>`
+        SELECT next_attempt_at AS at FROM deliveries WHERE status = 'pending' AND destination = ${destination}
+        ORDER BY next_attempt_at LIMIT 1`;
+      return row?.at ?? null;
+    }),
+
+    purgeBatch: guarded((cutoffId: string, cursor: string, limit: number) => pgPurgeBatch(sql, schema, cutoffId, cursor, limit)),
+
+    sourceId: guarded(async (source: string, generate: () => string, now: number) => {
+      await sql`INSERT INTO source_ids (source, id, created_at) VALUES (${source}, ${generate()}, ${now}) ON CONFLICT DO NOTHING`;
+      const [row] = await sql<{ id: string }[]>`SELECT id FROM source_ids WHERE source = ${source}`;
+      return row.id;
+    }),
+
+    outboxDepth: guarded(async () => {
+      const depth = { pending: 0, in_flight: 0, held_for_digest: 0, dead: 0 };
+      const rows = await sql<{ status: keyof typeof depth; n: number }[]>`
+        SELECT status, count(*) AS n FROM deliveries
+        WHERE status IN ('pending', 'in_flight', 'held_for_digest', 'dead') GROUP BY status`;
+      for (const r of rows) depth[r.status] = r.n;
+      return depth;
+    }),
+
+    reviveEgressRefused: guarded(async (now: number) => {
+      const r = await sql`
+        UPDATE deliveries SET status = 'pending', next_attempt_at = ${now} WHERE status = 'dead' AND last_error LIKE 'egress refused:%'`;
+      return r.count;
+    }),
+
+    destinationHealth: guarded(health.destinationHealth),
+    setFailingSince: guarded(health.setFailingSince),
+    disableDestination: guarded(health.disableDestination),
+    enableDestination: guarded(health.enableDestination),
+
+    heartbeat: guarded(shared.heartbeat),
+    instances: guarded(shared.instances),
+    takeRateToken: guarded(shared.takeRateToken),
+    destinationStates: guarded(shared.destinationStates),
+    saveDestinationState: guarded(shared.saveDestinationState),
+
+    onCommit(listener) {
+      commitListeners.add(listener);
+      return () => commitListeners.delete(listener);
+    },
+
+    ping: guarded(async () => {
+      await sql`SELECT 1`;
+    }),
+
+    /** Hot writes take a pooled connection each: this waits as long as they would for one. */
+    pingWriter: guarded(async () => {
+      await sql.begin((tx) => tx`SELECT 1`);
+    }),
+
+    async close() {
+      flush();
+      while (committing.size > 0 || queue.length > 0) {
+        if (committing.size > 0) await Promise.allSettled([...committing]);
+        else flush();
+      }
+      await listening?.unlisten().catch(() => {});
+      // Our own writes are answered by now; a query the driver left pending after a lost connection is not waited for.
+      await sql.end({ timeout: 1 });
+    },
+
+    admin: guardedAll({ ...pgAdmin(sql, owner), ...pgDestinationActivity(sql) }),
+    keys: guardedAll(pgKeys(sql)),
+    digests: guardedAll(pgDigests(sql, schema)),
+    usage: guardedAll(pgUsage(sql)),
+  };
+  return store;
+}
+
+/**
+ * Worker bookkeeping (claims, settlements, releases) is not flushed on its own, as on SQLite: losing it to a crash of
+ * the database only means a resend, which at-least-once allows. Ingest commits always are.
+ */
+function unsynced(tx: Tx) {
+  return tx`SELECT set_config('synchronous_commit', 'off', true)`;
+}
