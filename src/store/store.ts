@@ -272,7 +272,8 @@ export function openStore(path: string, options: StoreOptions = {}) {
         flush();
       }
       writer.close();
-      sqlite.close();
+      // Finalizes drizzle's prepared statements too, so the file is released now rather than when they are collected.
+      sqlite.close(true);
     },
   };
   return store satisfies Store;
