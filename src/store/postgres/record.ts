@@ -15,10 +15,9 @@ export async function writeGroup(sql: Sql, schema: string, group: RecordInput[])
       return outcomes;
     });
   } catch (error) {
-    if (unavailable(error) !== error || group.length === 1) {
-      if (group.length === 1 && unavailable(error) === error) return [{ error: messageOf(error) }];
-      throw error;
-    }
+    // A lost connection fails every record alike (a 503); anything else is some record's own fault.
+    if (unavailable(error) !== error) throw error;
+    if (group.length === 1) return [{ error: messageOf(error) }];
     return sql.begin(async (tx) => {
       const outcomes: RecordOutcome[] = [];
       for (const record of group) {
@@ -33,7 +32,6 @@ export async function writeGroup(sql: Sql, schema: string, group: RecordInput[])
     });
   }
 }
-
 
 /**
  * Inserts the events (a duplicate idempotency key, here or on another instance, inserts nothing: the unique index
