@@ -1,6 +1,6 @@
 import type { DeliveryStatus } from "./schema.ts";
 import type { Database } from "bun:sqlite";
-import { eventDetail, type RawAttempt, type RawDelivery, type RawEvent, toAttempt, toDelivery } from "./rows.ts";
+import { eventDetail, openCountsOf, type RawAttempt, type RawDelivery, type RawEvent, toAttempt, toDelivery } from "./rows.ts";
 
 // Reads and repairs for the admin API: events, deliveries and attempts, retries, replays, stats.
 
@@ -261,16 +261,7 @@ export function adminQueries(store: { sqlite: Database }) {
 
     /** Deliveries still open, per destination. */
     openCounts(): Map<string, DestinationCounts> {
-      const out = new Map<string, DestinationCounts>();
-      for (const r of openCounts.all()) {
-        const c = out.get(r.destination) ?? { pending: 0, inFlight: 0, dead: 0, held: 0 };
-        if (r.status === "pending") c.pending = r.n;
-        else if (r.status === "in_flight") c.inFlight = r.n;
-        else if (r.status === "dead") c.dead = r.n;
-        else c.held = r.n;
-        out.set(r.destination, c);
-      }
-      return out;
+      return openCountsOf(openCounts.all());
     },
 
     /** Attempts started in [since, until], per destination. */

@@ -1,4 +1,4 @@
-import type { AttemptRow, DeliveryDetail, DeliveryRow, StoredEvent } from "./admin-queries.ts";
+import type { AttemptRow, DeliveryDetail, DeliveryRow, DestinationCounts, StoredEvent } from "./admin-queries.ts";
 import type { DigestPart, DigestRecord } from "./digests.ts";
 import type { DeliveryStatus } from "./schema.ts";
 import type { ClaimedDelivery } from "./writes.ts";
@@ -158,4 +158,18 @@ export function digestChunks<T>(held: T[], maxItems: number): T[][] {
   for (let i = 0; i < held.length; i += size) chunks.push(held.slice(i, i + size));
   if (chunks.length === 0) chunks.push([]);
   return chunks;
+}
+
+/** Open deliveries per destination from (destination, status, count) rows. */
+export function openCountsOf(rows: Array<{ destination: string; status: string; n: number }>): Map<string, DestinationCounts> {
+  const out = new Map<string, DestinationCounts>();
+  for (const r of rows) {
+    const c = out.get(r.destination) ?? { pending: 0, inFlight: 0, dead: 0, held: 0 };
+    if (r.status === "pending") c.pending = r.n;
+    else if (r.status === "in_flight") c.inFlight = r.n;
+    else if (r.status === "dead") c.dead = r.n;
+    else c.held = r.n;
+    out.set(r.destination, c);
+  }
+  return out;
 }

@@ -1,8 +1,8 @@
 import { and, asc, count, desc, eq, gte, inArray, isNotNull, lt, max, ne, sql as raw, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { escapeLike } from "../admin-queries.ts";
-import { eventDetail, type RawAttempt, type RawDelivery, type RawEvent } from "../rows.ts";
-import type { AdminStore, DestinationCounts, DestinationWindow } from "../types.ts";
+import { eventDetail, openCountsOf, type RawAttempt, type RawDelivery, type RawEvent } from "../rows.ts";
+import type { AdminStore, DestinationWindow } from "../types.ts";
 import type { Sql } from "./connect.ts";
 import { attempts, deliveries, events } from "./schema.ts";
 
@@ -145,21 +145,12 @@ export function pgAdmin(sql: Sql, owner: string): AdminStore {
     },
 
     async openCounts() {
-      const out = new Map<string, DestinationCounts>();
       const rows = await db
         .select({ destination: deliveries.destination, status: deliveries.status, n: count() })
         .from(deliveries)
         .where(inArray(deliveries.status, ["pending", "in_flight", "dead", "held_for_digest"]))
         .groupBy(deliveries.destination, deliveries.status);
-      for (const r of rows) {
-        const c = out.get(r.destination) ?? { pending: 0, inFlight: 0, dead: 0, held: 0 };
-        if (r.status === "pending") c.pending = r.n;
-        else if (r.status === "in_flight") c.inFlight = r.n;
-        else if (r.status === "dead") c.dead = r.n;
-        else c.held = r.n;
-        out.set(r.destination, c);
-      }
-      return out;
+      return openCountsOf(rows);
     },
 
     async attemptWindow(since, until) {
