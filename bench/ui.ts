@@ -77,7 +77,7 @@ const PAGES: Array<[string, string]> = [
   ["Find by event id", `/ui/find?q=${anEvent}`],
   ["Find type + status", "/ui/find?type=order.created&status=dead"],
   ["Find text in body", "/ui/find?q=ACME"],
-  // Text no body holds: the search reads every body (the API says so too: narrow it with other filters).
+  // Text no body holds: one page reads the newest SEARCH_WINDOW events and offers to search older ones.
   ["Find text in no body", "/ui/find?q=no-such-text"],
   ["Find text, one source, 1 h", `/ui/find?q=no-such-text&source=shop&since=${new Date(Date.now() - HOUR).toISOString()}`],
   ["Event", `/ui/events/${anEvent}`],

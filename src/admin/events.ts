@@ -5,7 +5,7 @@ import { plan } from "../routing/plan.ts";
 import { nestsDeeperThan } from "../routing/depth.ts";
 import type { InboundEvent } from "../routing/event.ts";
 import { readVariables } from "../routing/variables.ts";
-import { DELIVERY_STATUSES, type StoredEvent } from "../store/admin-queries.ts";
+import { DELIVERY_STATUSES, SEARCH_WINDOW, type StoredEvent } from "../store/admin-queries.ts";
 import {
   AttemptSchema,
   CursorSchema,
@@ -60,6 +60,7 @@ export function eventsAdminPlugin(deps: AdminDeps) {
           return {
             events: page.items.map((e) => ({ id: e.id, source: e.source, type: e.type, receivedAt: iso(e.receivedAt), deliveries: e.deliveries })),
             nextCursor: page.nextCursor,
+            searchedUntil: page.searchedUntil === null ? null : iso(page.searchedUntil),
           };
         },
         {
@@ -74,14 +75,20 @@ export function eventsAdminPlugin(deps: AdminDeps) {
             limit: t.Optional(LimitSchema),
           }),
           response: {
-            200: t.Object({ events: t.Array(EventSummarySchema), nextCursor: t.Union([t.String(), t.Null()]) }),
+            200: t.Object({
+              events: t.Array(EventSummarySchema),
+              nextCursor: t.Union([t.String(), t.Null()]),
+              searchedUntil: t.Union([t.String(), t.Null()], {
+                description: "with q: receive time (ISO-8601) of the oldest event this page searched; older events are searched by following nextCursor. null without q",
+              }),
+            }),
             400: ErrorSchema,
             ...authErrors,
           },
           detail: {
             tags: ["admin"],
             summary: "List events",
-            description: "Newest first; filters combine. Pass nextCursor as cursor for the next page (null on the last one). The body search scans the bodies, so narrow it with other filters on a large store.",
+            description: `Newest first; filters combine. Pass nextCursor as cursor for the next page (null on the last one). A body search (q) reads at most ${SEARCH_WINDOW} events per page, newest first: a page may hold fewer matches than limit, or none, and still have a nextCursor that searches older events.`,
           },
         },
       )

@@ -24,6 +24,34 @@ export interface EventQuery {
   /** Only ids below this one (the previous page's nextCursor). */
   cursor?: string;
   limit: number;
+  /** A text search reads at most this many events, newest first below the cursor (default SEARCH_WINDOW). */
+  searchWindow?: number;
+}
+
+/** Events one body-text search reads at most: its cost is bounded whatever the store holds; `nextCursor` goes on. */
+export const SEARCH_WINDOW = 10_000;
+
+/** A page of events; a text search also says how far back it read. */
+export interface EventPage extends Page<EventSummary> {
+  /** With text: receive time of the oldest event this page read (older ones: follow nextCursor); otherwise null. */
+  searchedUntil: number | null;
+}
+
+/** The events a text search reads: down to `end`, the oldest of them (null: none in range); `more` older remain. */
+export interface SearchWindow {
+  end: { id: string; receivedAt: number } | null;
+  more: boolean;
+}
+
+/** Up to limit + 1 matching rows, newest first, as a page; a text search's cursor continues below its window. */
+export function eventPage<T extends { id: string; receivedAt: number }>(rows: T[], limit: number, window: SearchWindow | null) {
+  const items = rows.slice(0, limit);
+  if (rows.length > limit) {
+    const last = items[items.length - 1];
+    return { items, nextCursor: last.id, searchedUntil: window ? last.receivedAt : null };
+  }
+  if (!window) return { items, nextCursor: null, searchedUntil: null };
+  return { items, nextCursor: window.more ? window.end!.id : null, searchedUntil: window.end?.receivedAt ?? null };
 }
 
 export interface EventSummary {
@@ -156,9 +184,27 @@ export function adminQueries(store: { sqlite: Database }) {
     `INSERT INTO deliveries (id, event_id, route, destination, event_type, status, body, attempts, next_attempt_at, lease_until, created_at)
      VALUES ($id, NULL, 'test-send', $destination, $eventType, 'in_flight', $body, 0, $now, $leaseUntil, $now)`,
   );
+
+  /** The newest `searchWindow` events in the query's id range: the one row at the window's end and one past it. */
+  function searchWindow(q: EventQuery): SearchWindow {
+    const { where, params } = conditions(2, [
+      ["id >= $since", "since", q.sinceId],
+      ["id < $until", "until", q.untilId],
+      ["id < $cursor", "cursor", q.cursor],
+    ]);
+    params.skip = (q.searchWindow ?? SEARCH_WINDOW) - 1;
+    type Row = { id: string; receivedAt: number };
+    const edge = sqlite.query<Row, Params>(`SELECT id, received_at AS receivedAt FROM events ${where} ORDER BY id DESC LIMIT $limit OFFSET $skip`).all(params);
+    if (edge.length > 0) return { end: edge[0], more: edge.length === 2 };
+    delete params.skip;
+    const oldest = sqlite.query<Row, Params>(`SELECT id, received_at AS receivedAt FROM events ${where} ORDER BY id LIMIT $limit`).get(params);
+    return { end: oldest, more: false };
+  }
+
   return {
-    /** Newest first; filters combine with AND. */
-    listEvents(q: EventQuery): Page<EventSummary> {
+    /** Newest first; filters combine with AND. A text search reads one window of events per page (SEARCH_WINDOW). */
+    listEvents(q: EventQuery): EventPage {
+      const window = q.text === undefined ? null : searchWindow(q);
       const { where, params } = conditions(q.limit + 1, [
         ["source = $source", "source", q.source],
         ["type = $type", "type", q.type],
@@ -166,20 +212,18 @@ export function adminQueries(store: { sqlite: Database }) {
         ["id >= $since", "since", q.sinceId],
         ["id < $until", "until", q.untilId],
         ["id < $cursor", "cursor", q.cursor],
+        ["id >= $end", "end", window?.end?.id],
         [`body LIKE $pattern ESCAPE '\\'`, "pattern", q.text === undefined ? undefined : `%${escapeLike(q.text)}%`],
         ["id IN (SELECT event_id FROM deliveries WHERE status = $status AND event_id IS NOT NULL)", "status", q.status],
       ]);
-      const sql = `SELECT id, source, type, received_at FROM events ${where} ORDER BY id DESC LIMIT $limit`;
-      const rows = sqlite.query<{ id: string; source: string; type: string; received_at: number }, Params>(sql).all(params);
-      const page = rows.slice(0, q.limit);
-      const counts = new Map<string, Record<string, number>>(page.map((r) => [r.id, {}]));
-      if (page.length > 0) {
-        for (const c of eventDeliveryCounts.all({ ids: JSON.stringify(page.map((r) => r.id)) })) counts.get(c.event_id)![c.status] = c.n;
+      const sql = `SELECT id, source, type, received_at AS receivedAt FROM events ${where} ORDER BY id DESC LIMIT $limit`;
+      const rows = sqlite.query<{ id: string; source: string; type: string; receivedAt: number }, Params>(sql).all(params);
+      const page = eventPage(rows, q.limit, window);
+      const counts = new Map<string, Record<string, number>>(page.items.map((r) => [r.id, {}]));
+      if (page.items.length > 0) {
+        for (const c of eventDeliveryCounts.all({ ids: JSON.stringify(page.items.map((r) => r.id)) })) counts.get(c.event_id)![c.status] = c.n;
       }
-      return {
-        items: page.map((r) => ({ id: r.id, source: r.source, type: r.type, receivedAt: r.received_at, deliveries: counts.get(r.id)! })),
-        nextCursor: rows.length > q.limit ? page[page.length - 1].id : null,
-      };
+      return { ...page, items: page.items.map((r) => ({ ...r, deliveries: counts.get(r.id)! })) };
     },
 
     /** The event with every delivery (oldest first) and every attempt of each; null when unknown. */

@@ -7,6 +7,7 @@ import type {
   DeliveryRow,
   DestinationCounts,
   DestinationWindow,
+  EventPage,
   EventQuery,
   EventSummary,
   Page,
@@ -74,8 +75,8 @@ export interface DestinationHealthRow {
 
 /** Reads and repairs for the admin API and the dashboard (admin-queries.ts, admin-stats.ts, destination-activity.ts on SQLite). */
 export interface AdminStore {
-  /** Newest first; filters combine with AND. */
-  listEvents(q: EventQuery): Promise<Page<EventSummary>>;
+  /** Newest first; filters combine with AND. A text search reads one window of events per page (SEARCH_WINDOW). */
+  listEvents(q: EventQuery): Promise<EventPage>;
   /** The event with every delivery (oldest first) and every attempt of each; null when unknown. */
   getEvent(id: string): Promise<{ event: StoredEvent; deliveries: DeliveryDetail[] } | null>;
   /** Newest first (ids sort by creation time). */

@@ -68,6 +68,15 @@ describe("GET /api/events", () => {
     expect(ids(await get(rig.h, "/api/events?q=PERCENT"))).toEqual([e[1]]);
   });
 
+  test("a body search says how far back it read (searchedUntil); a listing without q does not", async () => {
+    const at = (n: number) => new Date(T0 + n * MINUTE).toISOString();
+    expect(await get(rig.h, "/api/events?q=no-such-text")).toEqual({ events: [], nextCursor: null, searchedUntil: at(0) });
+    const page = await get(rig.h, "/api/events?q=100&limit=1");
+    expect([ids(page), page.nextCursor, page.searchedUntil]).toEqual([[e[1]], e[1], at(1)]);
+    expect((await get(rig.h, `/api/events?q=no-such-text&since=${at(3)}`)).searchedUntil).toBe(at(3));
+    expect((await get(rig.h, "/api/events")).searchedUntil).toBeNull();
+  });
+
   test("cursor pagination walks every event once, filtered or not", async () => {
     const seen: string[] = [];
     let cursor: string | null = null;

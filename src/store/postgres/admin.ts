@@ -1,6 +1,6 @@
 import { and, asc, count, desc, eq, gte, inArray, isNotNull, lt, max, ne, sql as raw, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
-import { escapeLike } from "../admin-queries.ts";
+import { escapeLike, eventPage, SEARCH_WINDOW, type EventQuery, type SearchWindow } from "../admin-queries.ts";
 import { eventDetail, openCountsOf, type RawAttempt, type RawDelivery, type RawEvent } from "../rows.ts";
 import type { AdminStore, DestinationWindow } from "../types.ts";
 import type { Sql } from "./connect.ts";
@@ -33,8 +33,23 @@ export function pgAdmin(sql: Sql, owner: string): Omit<AdminStore, "oldestPendin
   const db = drizzle(sql);
   const where = (conditions: Array<SQL | undefined>) => and(...conditions.filter((c) => c !== undefined));
 
+  /** The newest `searchWindow` events in the query's id range: the one row at the window's end and one past it. */
+  async function searchWindow(q: EventQuery): Promise<SearchWindow> {
+    const range = where([
+      q.sinceId === undefined ? undefined : gte(events.id, q.sinceId),
+      q.untilId === undefined ? undefined : lt(events.id, q.untilId),
+      q.cursor === undefined ? undefined : lt(events.id, q.cursor),
+    ]);
+    const row = { id: events.id, receivedAt: events.receivedAt };
+    const edge = await db.select(row).from(events).where(range).orderBy(desc(events.id)).limit(2).offset((q.searchWindow ?? SEARCH_WINDOW) - 1);
+    if (edge.length > 0) return { end: edge[0], more: edge.length === 2 };
+    const [oldest] = await db.select(row).from(events).where(range).orderBy(asc(events.id)).limit(1);
+    return { end: oldest ?? null, more: false };
+  }
+
   return {
     async listEvents(q) {
+      const window = q.text === undefined ? null : await searchWindow(q);
       const rows = await db
         .select({ id: events.id, source: events.source, type: events.type, receivedAt: events.receivedAt })
         .from(events)
@@ -45,6 +60,7 @@ export function pgAdmin(sql: Sql, owner: string): Omit<AdminStore, "oldestPendin
             q.sinceId === undefined ? undefined : gte(events.id, q.sinceId),
             q.untilId === undefined ? undefined : lt(events.id, q.untilId),
             q.cursor === undefined ? undefined : lt(events.id, q.cursor),
+            window?.end ? gte(events.id, window.end.id) : undefined,
             // Case-insensitive as SQLite's LIKE (which folds ASCII only; ILIKE folds every letter).
             q.text === undefined ? undefined : raw`${events.body} ILIKE ${`%${escapeLike(q.text)}%`} ESCAPE '\\'`,
             q.status === undefined
@@ -54,9 +70,9 @@ export function pgAdmin(sql: Sql, owner: string): Omit<AdminStore, "oldestPendin
         )
         .orderBy(desc(events.id))
         .limit(q.limit + 1);
-      const page = rows.slice(0, q.limit);
-      const counts = new Map<string, Record<string, number>>(page.map((r) => [r.id, {}]));
-      if (page.length > 0) {
+      const page = eventPage(rows, q.limit, window);
+      const counts = new Map<string, Record<string, number>>(page.items.map((r) => [r.id, {}]));
+      if (page.items.length > 0) {
         const grouped = await db
           .select({ eventId: deliveries.eventId, status: deliveries.status, n: count() })
           .from(deliveries)
@@ -64,10 +80,7 @@ export function pgAdmin(sql: Sql, owner: string): Omit<AdminStore, "oldestPendin
           .groupBy(deliveries.eventId, deliveries.status);
         for (const c of grouped) counts.get(c.eventId!)![c.status] = c.n;
       }
-      return {
-        items: page.map((r) => ({ ...r, deliveries: counts.get(r.id)! })),
-        nextCursor: rows.length > q.limit ? page[page.length - 1].id : null,
-      };
+      return { ...page, items: page.items.map((r) => ({ ...r, deliveries: counts.get(r.id)! })) };
     },
 
     async getEvent(id) {

@@ -46,8 +46,11 @@ ${DELIVERY_STATUSES.map((s) => html`<option${s === f.status ? html` selected` : 
 <label for="until">Until (ISO-8601)<input id="until" name="until" value="${f.until ?? ""}"></label>
 <button class="primary" type="submit">Find</button>
 </form>
+${page.searchedUntil !== null && page.nextCursor
+  ? html`<p class="muted">Searched events received since ${time(iso(page.searchedUntil))}${page.items.length === 0 ? " and none matches" : ""}; older ones are not searched yet.</p>`
+  : ""}
 ${page.items.length === 0
-  ? html`<p class="muted">No event matches.</p>`
+  ? page.nextCursor ? "" : html`<p class="muted">No event matches.</p>`
   : html`<div class="table-wrap"><table>
 <thead><tr><th>Event</th><th>Received</th><th>Source</th><th>Type</th><th>Deliveries</th></tr></thead>
 <tbody>${page.items.map(
@@ -55,5 +58,7 @@ ${page.items.length === 0
 <td>${e.source}</td><td>${e.type}</td>
 <td>${Object.entries(e.deliveries).map(([status, n]) => html`<span class="state state-${status}">${status} ${n}</span> `)}</td></tr>`,
     )}</tbody></table></div>`}
-${page.nextCursor ? html`<p class="pager"><a href="/ui/find${query({ ...f, cursor: page.nextCursor })}">Next page</a></p>` : ""}`;
+${page.nextCursor
+  ? html`<p class="pager"><a href="/ui/find${query({ ...f, cursor: page.nextCursor })}">${page.searchedUntil === null ? "Next page" : "Search older"}</a></p>`
+  : ""}`;
 }

@@ -26,6 +26,32 @@ eachBackend("admin", (store) => {
     expect((await store().admin.listEvents({ limit: 2, cursor: page.nextCursor! })).items.map((e) => e.id)).toEqual([a.id]);
   });
 
+  test("a text search reads one window of events per page; nextCursor goes on below it until the match", async () => {
+    const at = (i: number) => T + i * 1000;
+    const evs = Array.from({ length: 7 }, (_, i) => event({ id: `evt_${String(i).padStart(4, "0")}`, receivedAt: at(i), body: i === 1 ? '{"order":4521}' : '{"order":17}' }));
+    for (const e of evs) await store().record(e, []);
+    const search = (q: { text: string; cursor?: string; sinceId?: string }) => store().admin.listEvents({ limit: 10, searchWindow: 3, ...q });
+
+    const summary = (e: (typeof evs)[number]) => ({ id: e.id, source: e.source, type: e.type, receivedAt: e.receivedAt });
+    // Events 6, 5, 4: no match, a cursor at the window's end, and how far it read.
+    const first = await search({ text: "4521" });
+    expect(first).toEqual({ items: [], nextCursor: evs[4].id, searchedUntil: at(4) });
+    // Events 3, 2, 1: the match, found by following the cursor; the window still ends at event 1.
+    const second = await search({ text: "4521", cursor: first.nextCursor! });
+    expect(second).toEqual({ items: [{ ...summary(evs[1]), deliveries: {} }], nextCursor: evs[1].id, searchedUntil: at(1) });
+    // Event 0, the oldest: nothing more to search.
+    expect(await search({ text: "4521", cursor: second.nextCursor! })).toEqual({ items: [], nextCursor: null, searchedUntil: at(0) });
+
+    // More matches than the page holds: the cursor is the page's last match, the window is not the bound.
+    const many = await store().admin.listEvents({ limit: 2, searchWindow: 3, text: "17" });
+    expect(many).toMatchObject({ items: [{ id: evs[6].id }, { id: evs[5].id }], nextCursor: evs[5].id, searchedUntil: at(5) });
+    // A time range bounds the window: nothing older than `since` is read, so the search ends there.
+    expect(await search({ text: "4521", sinceId: evs[5].id })).toEqual({ items: [], nextCursor: null, searchedUntil: at(5) });
+    // Without text nothing is windowed.
+    expect(await store().admin.listEvents({ limit: 10, searchWindow: 3 })).toMatchObject({ nextCursor: null, searchedUntil: null });
+    expect((await store().admin.listEvents({ limit: 10, searchWindow: 3 })).items).toHaveLength(7);
+  });
+
   test("listDeliveries filters by status and destination and pages; getDelivery shows body and history", async () => {
     const rows = [delivery("crm"), delivery("crm", { status: "dead", lastError: "x" }), delivery("slack")];
     await store().record(event(), rows);
