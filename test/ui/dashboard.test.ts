@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { ADMIN_TOKEN, admin, createKeyViaApi } from "../support/harness.ts";
+import { ADMIN_TOKEN, T0, admin, createKeyViaApi } from "../support/harness.ts";
 import { get, ingest, startRig, type AdminRig } from "../admin/support.ts";
 import { configHash, routingTable } from "../../src/config/describe.ts";
 import { describeReloadError } from "../../src/config/watch.ts";
@@ -7,6 +7,8 @@ import { escapeHtml } from "../../src/ui/html.ts";
 import { redactHeaders } from "../../src/ui/pages/event.ts";
 import { ADMIN_YAML } from "../admin/support.ts";
 import { uiClient } from "./support.ts";
+import { newId } from "../../src/ids.ts";
+import { SEARCH_WINDOW } from "../../src/store/admin-queries.ts";
 
 let rig: AdminRig | undefined;
 afterEach(async () => {
@@ -146,6 +148,33 @@ describe("pages", () => {
     expect(found.text).toContain(`value="&lt;script&gt;"`);
     expect(found.text).toContain(id);
   });
+
+  test("Find over more events than one search window: says how far it read and searches older ones on request", async () => {
+    rig = await startRig();
+    const store = rig.h.relay.store;
+    // The oldest event holds the text; SEARCH_WINDOW newer ones do not.
+    const old = newId("evt", T0);
+    await store.record({ id: old, source: "shop", type: "order.created", receivedAt: T0, headers: {}, body: '{"order":4521}' }, []);
+    for (let i = 0; i < SEARCH_WINDOW; i += 1000) {
+      await Promise.all(
+        Array.from({ length: 1000 }, (_, j) => {
+          const at = T0 + 1000 + i + j;
+          return store.record({ id: newId("evt", at), source: "shop", type: "order.created", receivedAt: at, headers: {}, body: '{"order":17}' }, []);
+        }),
+      );
+    }
+    const ui = uiClient(rig.h);
+    await ui.signIn(ADMIN_TOKEN);
+    const first = await ui.get("/ui/find?q=4521");
+    expect(first.text).toContain(`Searched events received since <time datetime="${new Date(T0 + 1000).toISOString()}">`);
+    expect(first.text).toContain("and none matches");
+    expect(first.text).not.toContain(old);
+    const older = first.text.match(/<a href="(\/ui\/find\?[^"]*cursor=[^"]*)">Search older<\/a>/);
+    expect(older).not.toBeNull();
+    const second = await ui.get(older![1]!.replaceAll("&amp;", "&"));
+    expect(second.text).toContain(old);
+    expect(second.text).not.toContain("Search older");
+  }, 30_000);
 
   test("Find opens an event by its id, a delivery id or its idempotency key, and searches bodies with filters", async () => {
     rig = await startRig();
