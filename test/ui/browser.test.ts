@@ -5,10 +5,11 @@ import type { BrowserContext, Page } from "playwright-core";
 import { postJson, startRelayProcess, type RelayProcess } from "../support/process.ts";
 import { startReceiver, type Receiver } from "../support/receiver.ts";
 import { tempDir } from "../support/tmp.ts";
-import { launchBrowser } from "./browser.ts";
+import { browserTestsEnabled, launchBrowser } from "./browser.ts";
 
 // Real Chromium against the real `relay serve`, with real events and real receivers on 127.0.0.1.
 
+const enabled = browserTestsEnabled();
 const TOKEN = "ui-test-admin-token-4f7a2c9e";
 const CRM_DOWN = () => new Response("CRM down: lead store unavailable", { status: 500 });
 const CRM_UP = () => new Response('{"status":"success"}');
@@ -44,6 +45,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15
 const deadCount = async () => (await api("/api/destinations")).destinations.find((d: any) => d.name === "crm").dead as number;
 
 beforeAll(async () => {
+  if (!enabled) return;
   tmp = tempDir("relay-ui-");
   crm = startReceiver(CRM_DOWN);
   digestReceiver = startReceiver(() => new Response("ok"));
@@ -98,7 +100,7 @@ afterAll(async () => {
   tmp?.cleanup();
 });
 
-describe("the dashboard in Chromium", () => {
+(enabled ? describe : describe.skip)("the dashboard in Chromium", () => {
   test("sign in with the admin token, by keyboard", async () => {
     await page.goto(`${relay.url}/ui`);
     expect(new URL(page.url()).pathname).toBe("/ui/sign-in");
