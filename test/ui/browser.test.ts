@@ -244,6 +244,31 @@ afterAll(async () => {
     expect(problems).toEqual([]);
   }, 30_000);
 
+  test("every view reads without JavaScript", async () => {
+    const noScript = await launchBrowser(undefined, false);
+    try {
+      const p = noScript.context.pages()[0] ?? (await noScript.context.newPage());
+      await p.goto(`${relay.url}/ui`);
+      await p.getByLabel("Admin token or API key with scope admin").fill(TOKEN);
+      await p.getByRole("button", { name: "Sign in" }).click();
+      await p.waitForURL(`${relay.url}/ui`);
+      expect(await p.locator('tr[data-destination="crm"]').textContent()).toContain("crm");
+      await p.goto(`${relay.url}/ui/find?q=4521`);
+      await p.locator('main a[href^="/ui/events/evt_"]').first().click();
+      expect(await p.locator("section[data-delivery] tbody tr").count()).toBe(3);
+      await p.goto(`${relay.url}/ui/dead`);
+      expect(await p.locator("[data-count]").textContent()).toBe("0");
+      await p.goto(`${relay.url}/ui/digests`);
+      expect(await p.locator('section[data-digest="daily"] tbody .state').first().textContent()).toBe("delivered");
+      await p.goto(`${relay.url}/ui/keys`);
+      expect(await p.locator("tr[data-key]").filter({ hasText: "ci-bot" }).count()).toBeGreaterThan(0);
+      await p.goto(`${relay.url}/ui/config`);
+      expect(await p.locator("main").textContent()).toContain("orders");
+    } finally {
+      await noScript.close();
+    }
+  }, 30_000);
+
   test("sign out", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.waitForURL(`${relay.url}/ui/sign-in`);
