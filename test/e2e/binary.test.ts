@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, cpSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { basename, dirname, join, posix } from "node:path";
 import { DockerfileParser, type Instruction } from "dockerfile-ast";
 import { ASSETS } from "../../src/ui/assets.ts";
@@ -217,6 +218,14 @@ routes:
       await receiver.waitFor(1, 10_000);
       expect(JSON.parse(receiver.received[0]!.body)).toEqual({ order: "A-17", kind: "order.created" });
 
+      // Requests fetch() cannot send, from the binary too: no Host (HTTP/1.0), a malformed one.
+      for (const request of ["GET /api/health HTTP/1.0\r\n\r\n", "GET /api/health HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n"]) {
+        const answer = await rawAnswer(Number(new URL(relay.url).port), request);
+        expect(answer).toStartWith("HTTP/1.1 400");
+        expect(answer).toEndWith('{"error":"missing or malformed Host header","code":"bad_host"}');
+        expect(answer).not.toContain(alone.dir);
+      }
+
       const health = await fetch(`${relay.url}/api/health`);
       expect(health.status).toBe(200);
       expect(((await health.json()) as { status: string }).status).toBe("healthy");
@@ -251,3 +260,14 @@ routes:
     }
   });
 });
+
+/** The whole answer to raw request bytes, once the server closes the connection. */
+function rawAnswer(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = connect(port, "127.0.0.1", () => socket.write(request));
+    socket.on("data", (c: Buffer) => chunks.push(c));
+    socket.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    socket.on("error", reject);
+  });
+}
