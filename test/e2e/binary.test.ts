@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, cpSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { basename, dirname, join, posix } from "node:path";
 import { DockerfileParser, type Instruction } from "dockerfile-ast";
 import { ASSETS } from "../../src/ui/assets.ts";
 import { postJson, startRelayProcess } from "../support/process.ts";
+import { rawRequest } from "../support/raw-http.ts";
 import { startReceiver, type Receiver } from "../support/receiver.ts";
 import { tempDir } from "../support/tmp.ts";
 
@@ -220,10 +220,9 @@ routes:
 
       // Requests fetch() cannot send, from the binary too: no Host (HTTP/1.0), a malformed one.
       for (const request of ["GET /api/health HTTP/1.0\r\n\r\n", "GET /api/health HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n"]) {
-        const answer = await rawAnswer(Number(new URL(relay.url).port), request);
-        expect(answer).toStartWith("HTTP/1.1 400");
-        expect(answer).toEndWith('{"error":"missing or malformed Host header","code":"bad_host"}');
-        expect(answer).not.toContain(alone.dir);
+        const answer = await rawRequest(Number(new URL(relay.url).port), request);
+        expect(answer.status).toBe(400);
+        expect(answer.body).toBe('{"error":"missing or malformed Host header","code":"bad_host"}');
       }
 
       const health = await fetch(`${relay.url}/api/health`);
@@ -260,14 +259,3 @@ routes:
     }
   });
 });
-
-/** The whole answer to raw request bytes, once the server closes the connection. */
-function rawAnswer(port: number, request: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const socket = connect(port, "127.0.0.1", () => socket.write(request));
-    socket.on("data", (c: Buffer) => chunks.push(c));
-    socket.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    socket.on("error", reject);
-  });
-}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { connect } from "node:net";
-import { admin, createKeyViaApi, startHarness, type Harness } from "../support/harness.ts";
+import { createKeyViaApi, startHarness, type Harness } from "../support/harness.ts";
+import { rawRequest } from "../support/raw-http.ts";
 
 // The README's Inbound table is what Relay answers: each row's status and code, and its error text up to the "…",
 // from requests to the real server. A row nobody can produce here fails the test, as does a new row without a request.
@@ -41,20 +41,6 @@ afterAll(() => h?.stop());
 const post = (path: string, body: string | Uint8Array, headers: Record<string, string> = {}) =>
   fetch(`${url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
 
-function rawHttp(request: string): Promise<Response> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const socket = connect(h.relay.server.port!, "127.0.0.1", () => socket.write(request));
-    socket.on("data", (c: Buffer) => chunks.push(c));
-    socket.on("error", reject);
-    socket.on("end", () => {
-      const text = Buffer.concat(chunks).toString("utf8");
-      const split = text.indexOf("\r\n\r\n");
-      resolve(new Response(text.slice(split + 4), { status: Number(text.slice(9, 12)) }));
-    });
-  });
-}
-
 const ORDER = JSON.stringify({ type: "order", order_id: "4521" });
 
 /** A request that gets each row's answer, by the row's code (or status for the 2xx rows). */
@@ -68,7 +54,11 @@ const requests: Record<string, () => Promise<Response>> = {
   invalid_body: () => post(`/api/webhook/${SOURCE}`, "{}"),
   malformed_body: () => post(`/api/webhook/${SOURCE}`, new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x7d])),
   too_deep: () => post(`/api/webhook/${SOURCE}`, `{"order_id":"1","a":[[[[[[1]]]]]]}`),
-  bad_host: () => rawHttp(`POST /api/webhook/${SOURCE} HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`),
+  bad_host: async () => {
+    const request = `POST /api/webhook/${SOURCE} HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`;
+    const res = await rawRequest(h.relay.server.port!, request);
+    return new Response(res.body, { status: res.status });
+  },
   bad_request: async () => {
     const { key } = await createKeyViaApi(h, { name: "unbound", scopes: ["webhook:write"], source: null });
     return post("/api/webhook", ORDER, { "x-api-key": key });
