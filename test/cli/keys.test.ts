@@ -75,7 +75,7 @@ test("bad input is refused without creating anything", async () => {
   expect(unknownId.code).toBe(1);
   expect(unknownId.stderr).toContain('unknown API key "nosuchkey0"');
   expect((await relay("list")).stdout).toBe(before);
-});
+}, 30_000); // seven runs of the CLI
 
 test("create without --source binds the key to the only typed source, as the admin API does", async () => {
   const created = await relay("create", "--name", "Shop webhook", "--rate-limit", "120");
