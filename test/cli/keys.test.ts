@@ -59,7 +59,7 @@ test("create prints the key once; list shows it without the secret; revoke ends 
   expect(revoked.stdout.trim()).toBe(`revoked ${id}`);
   expect(await authenticate(key)).toEqual({ ok: false, reason: "invalid" });
   expect((await relay("list")).stdout.split("\n").find((line) => line.startsWith(id))).toContain("revoked");
-});
+}, 30_000); // four runs of the CLI
 
 test("bad input is refused without creating anything", async () => {
   const before = (await relay("list")).stdout;
