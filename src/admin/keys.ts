@@ -5,6 +5,7 @@ import type { Clock } from "../clock.ts";
 import type { Config } from "../config/types.ts";
 import { NotFound } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { iso } from "./kit.ts";
 
 export interface AdminKeysDeps {
   keys: ApiKeys;
@@ -115,4 +116,3 @@ function view(r: ApiKeyRecord) {
   };
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();

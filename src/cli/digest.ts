@@ -2,10 +2,9 @@ import { Cron } from "croner";
 import { parseArgs } from "node:util";
 import { systemClock } from "../clock.ts";
 import { loadConfig } from "../config/load.ts";
-import { RelayError } from "../errors.ts";
 import { createLogger } from "../log.ts";
-import { connectStore } from "../store/open.ts";
 import { createDigestScheduler } from "../digest/scheduler.ts";
+import { iso, withStore } from "./store-command.ts";
 
 export const DIGEST_USAGE = `Usage:
   relay digest list [--config FILE]                 each digest destination: schedule, items held, current window, next close
@@ -28,8 +27,7 @@ export async function digestCommand(args: string[], configPath: string): Promise
     return 2;
   }
   const config = loadConfig(configPath);
-  const store = await connectStore(config.storage);
-  try {
+  return withStore(config.storage, async (store) => {
     const now = Date.now();
     if (sub === "list") {
       const table = store.digests;
@@ -52,13 +50,5 @@ export async function digestCommand(args: string[], configPath: string): Promise
     if (result.items === 0) console.log(`${destination}: nothing held, nothing sent`);
     else console.log(`${destination}: ${result.items} item${result.items === 1 ? "" : "s"} in ${result.digests.map((d) => `${d.id} (${d.items})`).join(", ")}`);
     return 0;
-  } catch (error) {
-    if (!(error instanceof RelayError)) throw error;
-    console.error(error.message);
-    return 1;
-  } finally {
-    await store.close();
-  }
+  });
 }
-
-const iso = (ms: number) => new Date(ms).toISOString();

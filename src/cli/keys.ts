@@ -1,8 +1,7 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config/load.ts";
-import { RelayError } from "../errors.ts";
-import { connectStore } from "../store/open.ts";
 import { createApiKeys, DEFAULT_RATE_LIMIT_PER_MINUTE, keySource, SCOPES } from "../auth/keys.ts";
+import { iso, withStore } from "./store-command.ts";
 
 export const KEYS_USAGE = `Usage:
   relay keys create --name NAME [--scopes ${SCOPES.join(",")}] [--rate-limit ${DEFAULT_RATE_LIMIT_PER_MINUTE}] [--source SOURCE] [--config FILE]
@@ -39,9 +38,8 @@ export async function keysCommand(args: string[], configPath: string): Promise<n
   }
 
   const config = loadConfig(configPath);
-  const store = await connectStore(config.storage);
-  const keys = createApiKeys(store);
-  try {
+  return withStore(config.storage, async (store) => {
+    const keys = createApiKeys(store);
     if (sub === "create") {
       if (!values.name) return usage("--name is required");
       const rate = values["rate-limit"] === undefined ? undefined : Number(values["rate-limit"]);
@@ -83,18 +81,10 @@ export async function keysCommand(args: string[], configPath: string): Promise<n
     }
     console.log(`revoked ${id}`);
     return 0;
-  } catch (error) {
-    if (!(error instanceof RelayError)) throw error;
-    console.error(error.message);
-    return 1;
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 function usage(problem: string): number {
   console.error(`${problem}\n\n${KEYS_USAGE}`);
   return 2;
 }
-
-const iso = (ms: number) => new Date(ms).toISOString();

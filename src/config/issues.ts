@@ -75,7 +75,8 @@ export class Issues {
     private readonly positions: SourceMap = new SourceMap(),
   ) {}
 
-  add(path: Path, message: string, anchor: Anchor = "value"): void {
+  add(path: Path, text: string, anchor: Anchor = "value"): void {
+    const message = hideCredentials(text);
     const at =
       anchor === "key"
         ? this.positions.key(path)
@@ -119,6 +120,11 @@ export class Issues {
         message: p.message,
       }));
   }
+}
+
+/** A message may echo a mistyped URL (`postgress://relay:pw@db`); its user and password never reach the output. */
+export function hideCredentials(message: string): string {
+  return message.replace(/\/\/[^\s/?#@"'`<>]+@/g, "//***@");
 }
 
 /** ` (did you mean "timeout"?)` when a candidate is close enough, else "". */

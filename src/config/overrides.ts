@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from "node:path";
 import type { ConfigIssue } from "../errors.ts";
+import { hideCredentials } from "./issues.ts";
 import type { Config } from "./types.ts";
 
 // Environment variables that replace a config value, whatever the YAML says: one image runs any mounted file.
@@ -23,7 +24,7 @@ export function overridesFrom(env: Record<string, string | undefined>, cwd: stri
   for (const { variable, key } of OVERRIDES) {
     const text = env[variable]?.trim();
     if (!text) continue;
-    const issue = (message: string) => issues.push({ file: `$${variable}`, line: 0, column: 0, path: key, message });
+    const issue = (message: string) => issues.push({ file: `$${variable}`, line: 0, column: 0, path: key, message: hideCredentials(message) });
     if (key === "server.port") {
       const port = Number(text);
       if (/^\d+$/.test(text) && port >= 1 && port <= 65535) set.push({ variable, key, value: port });

@@ -59,7 +59,7 @@ test("create prints the key once; list shows it without the secret; revoke ends 
   expect(revoked.stdout.trim()).toBe(`revoked ${id}`);
   expect(await authenticate(key)).toEqual({ ok: false, reason: "invalid" });
   expect((await relay("list")).stdout.split("\n").find((line) => line.startsWith(id))).toContain("revoked");
-});
+}, 30_000); // four runs of the CLI
 
 test("bad input is refused without creating anything", async () => {
   const before = (await relay("list")).stdout;
@@ -75,7 +75,7 @@ test("bad input is refused without creating anything", async () => {
   expect(unknownId.code).toBe(1);
   expect(unknownId.stderr).toContain('unknown API key "nosuchkey0"');
   expect((await relay("list")).stdout).toBe(before);
-});
+}, 30_000); // seven runs of the CLI
 
 test("create without --source binds the key to the only typed source, as the admin API does", async () => {
   const created = await relay("create", "--name", "Shop webhook", "--rate-limit", "120");

@@ -312,6 +312,17 @@ describe("routes", () => {
     ]);
   });
 
+  test("a rejected value that carries credentials is echoed without them", () => {
+    const text = 'storage:\n  postgres: { url: "postgress://relay:pg-S3cret@db:5432/relay" }\n';
+    expect(issuesOf(text)).toEqual([
+      'relay.yaml:2:20: storage.postgres.url: invalid value "postgress://***@db:5432/relay": expected a URL starting with postgres:// or postgresql://',
+    ]);
+    const env = { CRM_URL: "http://ops:crm-t0ken@crm .example/hook" };
+    const issues = issuesOf('destinations:\n  crm: { url: "${CRM_URL}", timeout: "http://a:b@x" }\n', env).join("\n");
+    expect(issues).not.toContain("crm-t0ken");
+    expect(issues).not.toContain("a:b");
+  });
+
   test("variables: a default of the wrong type, a duplicate name", () => {
     const text = [
       "sources:",

@@ -40,16 +40,21 @@ describe("environment overrides", () => {
   });
 
   test("a RELAY_PORT that is not a port is an error naming the variable", () => {
-    for (const port of ["http", "0", "70000", "80.5"]) {
-      let error: unknown;
+    const messageFor = (port: string) => {
       try {
         parse({ RELAY_PORT: port });
       } catch (e) {
-        error = e;
+        expect(e).toBeInstanceOf(ConfigError);
+        return (e as ConfigError).message;
       }
-      expect(error).toBeInstanceOf(ConfigError);
-      expect((error as ConfigError).message).toBe(`$RELAY_PORT: server.port: must be a port number 1–65535, got "${port}"`);
+    };
+    for (const port of ["http", "0", "70000", "80.5"]) {
+      expect(messageFor(port)).toBe(`$RELAY_PORT: server.port: must be a port number 1–65535, got "${port}"`);
     }
+    // A URL pasted into the wrong variable is echoed without its credentials.
+    expect(messageFor("postgres://relay:pg-S3cret@db/relay")).toBe(
+      '$RELAY_PORT: server.port: must be a port number 1–65535, got "postgres://***@db/relay"',
+    );
   });
 
   test("the config stays frozen", () => {

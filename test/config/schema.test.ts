@@ -103,6 +103,7 @@ describe("one table of defaults", () => {
       ["### `sources`", json.properties.sources],
       ["### `destinations`", destination],
       ["### `routes`", json.properties.routes],
+      ["### `egress`", json.properties.egress],
     ];
     const compared: string[] = [];
     const wrong: string[] = [];
@@ -124,5 +125,40 @@ describe("one table of defaults", () => {
     expect(compared).toContain("timeout");
     expect(compared).toContain("circuit.max_probe");
     expect(compared.length).toBeGreaterThan(20);
+  });
+
+  test("every key of the schema has a row in the README's reference", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const rowsUnder = (heading: string) => {
+      const rows = new Set<string>();
+      for (const row of readme.slice(readme.indexOf(heading)).split("\n").slice(1)) {
+        if (row.startsWith("#")) break;
+        const key = /^\| `([^`]+)`/.exec(row)?.[1];
+        if (key) rows.add(key);
+      }
+      return rows;
+    };
+    /** Dotted key paths (`retry.base`, `variables[].name`) under a node, through maps, lists and alternatives. */
+    const keysOf = (node: any, prefix = ""): string[] => {
+      if (!node || typeof node !== "object") return [];
+      if (node.anyOf) return [...new Set<string>(node.anyOf.flatMap((n: any) => keysOf(n, prefix)))];
+      if (node.patternProperties) return keysOf(Object.values(node.patternProperties)[0], prefix);
+      if (node.properties) return Object.entries(node.properties).flatMap(([k, v]) => [prefix + k, ...keysOf(v, `${prefix}${k}.`)]);
+      if (node.items) return keysOf(node.items, prefix.replace(/\.$/, "[]."));
+      return [];
+    };
+    const signatures = rowsUnder("### Signatures");
+    const missing: string[] = [];
+    for (const section of ["server", "storage", "egress", "sources", "destinations", "routes"]) {
+      const rows = rowsUnder(`### \`${section}\``);
+      for (const key of keysOf(json.properties[section])) {
+        const [head, ...rest] = key.split(".");
+        // verify/sign keys are in the Signatures table; the condition operators and transform forms share one row.
+        if ((head === "verify" || head === "sign") && rest.length > 0 && signatures.has(rest.join("."))) continue;
+        if (key.startsWith("when.match[].") || key.startsWith("transform.")) continue;
+        if (!rows.has(key) && ![...rows].some((r) => r.startsWith(`${key}.`))) missing.push(`${section}: ${key}`);
+      }
+    }
+    expect(missing).toEqual([]);
   });
 });

@@ -245,18 +245,23 @@ describe("exactly once under concurrent ingest", () => {
     scheduler = createDigestScheduler({ store, config: () => config, clock: realClock, log: silentLogger });
     const total = 300;
     const child = Bun.spawn([process.execPath, join(import.meta.dir, "held-writer.ts"), dbPath, "crm", String(total)], {
+      stdin: "pipe",
       stdout: "pipe",
       stderr: "pipe",
     });
+    // The child writes until three flushes have taken items out from under it, however busy the machine.
     let flushes = 0;
     while (child.exitCode === null) {
       const got = await scheduler.flush("crm");
-      if (got.items > 0) flushes++;
+      if (got.items > 0 && ++flushes === 3) {
+        child.stdin.write("stop\n");
+        await child.stdin.end();
+      }
       await Bun.sleep(1);
     }
     expect(await child.exited).toBe(0);
     const written = (await new Response(child.stdout).text()).trim().split("\n");
-    expect(written).toHaveLength(total);
+    expect(written.length).toBeGreaterThanOrEqual(total);
     await scheduler.flush("crm");
     expect(flushes).toBeGreaterThan(2);
 

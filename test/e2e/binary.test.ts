@@ -4,6 +4,7 @@ import { basename, dirname, join, posix } from "node:path";
 import { DockerfileParser, type Instruction } from "dockerfile-ast";
 import { ASSETS } from "../../src/ui/assets.ts";
 import { postJson, startRelayProcess } from "../support/process.ts";
+import { rawRequest } from "../support/raw-http.ts";
 import { startReceiver, type Receiver } from "../support/receiver.ts";
 import { tempDir } from "../support/tmp.ts";
 
@@ -216,6 +217,13 @@ routes:
       expect(accepted.status).toBe(202);
       await receiver.waitFor(1, 10_000);
       expect(JSON.parse(receiver.received[0]!.body)).toEqual({ order: "A-17", kind: "order.created" });
+
+      // Requests fetch() cannot send, from the binary too: no Host (HTTP/1.0), a malformed one.
+      for (const request of ["GET /api/health HTTP/1.0\r\n\r\n", "GET /api/health HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n"]) {
+        const answer = await rawRequest(Number(new URL(relay.url).port), request);
+        expect(answer.status).toBe(400);
+        expect(answer.body).toBe('{"error":"missing or malformed Host header","code":"bad_host"}');
+      }
 
       const health = await fetch(`${relay.url}/api/health`);
       expect(health.status).toBe(200);

@@ -75,11 +75,14 @@ describe("relay check and serve with PostgreSQL", () => {
 
   test("check refuses a URL that is not PostgreSQL's and a pool out of range, naming the line", () => {
     const file = join(tmp.dir, "bad-pg.yaml");
-    writeFileSync(file, minimal("postgres:\n  url: mysql://relay@db/relay\n  pool: 0"));
+    writeFileSync(file, minimal("postgres:\n  url: mysql://relay:db-pa55word@db/relay\n  pool: 0"));
     const r = relay("check", "--config", file);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("bad-pg.yaml:3:10: storage.postgres.url");
     expect(r.stderr).toContain("bad-pg.yaml:4:11: storage.postgres.pool");
+    // The mistyped URL is echoed, its password is not.
+    expect(r.stderr).toContain('"mysql://***@db/relay"');
+    expect(r.stdout + r.stderr).not.toContain("db-pa55word");
   });
 
   test("serve stops at once with a clear message when the database cannot be reached", () => {

@@ -222,14 +222,19 @@ describe("Aficial (000): inbound", () => {
     const body = raw("aficial/sdk-order.json");
     const statuses: number[] = [];
     let limited: Response | null = null;
-    for (let i = 0; i < 121; i++) {
+    const started = Date.now();
+    // Until the first 429: the bucket holds 120 and refills at 2 a second, so a slow machine gets a few more in.
+    for (let i = 0; i < 400 && !limited; i++) {
       const res = await fetch(`${relay.url}/api/webhook`, { method: "POST", headers: { "content-type": "application/json", "x-api-key": created.json.key }, body });
       statuses.push(res.status);
       if (res.status === 429) limited = res;
       await res.arrayBuffer();
     }
-    expect(statuses.filter((s) => s === 202)).toHaveLength(120);
-    expect(statuses.at(-1)).toBe(429);
+    const refilled = Math.floor(((Date.now() - started) / 60_000) * 120);
+    const accepted = statuses.filter((s) => s === 202).length;
+    expect(statuses.slice(0, 120).every((s) => s === 202)).toBe(true);
+    expect(accepted).toBeLessThanOrEqual(120 + refilled);
+    expect(accepted).toBe(statuses.length - 1);
     expect(Number(limited!.headers.get("retry-after"))).toBeGreaterThan(0);
   }, SLOW);
 

@@ -3,6 +3,7 @@ import { connect } from "node:net";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { postJson, startRelayProcess, type RelayProcess } from "../support/process.ts";
+import { rawRequest } from "../support/raw-http.ts";
 import { tempDir } from "../support/tmp.ts";
 
 // Requests a browser or fetch() would never send, written byte by byte to the real process.
@@ -40,23 +41,7 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-/** Sends raw bytes and returns status, headers text and body once the server closes or `ms` pass. */
-function raw(bytes: string | Buffer, ms = 3000): Promise<{ status: number; head: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1", () => socket.write(bytes));
-    const chunks: Buffer[] = [];
-    const done = () => {
-      socket.destroy();
-      const text = Buffer.concat(chunks).toString("utf8");
-      const split = text.indexOf("\r\n\r\n");
-      resolve({ status: Number(text.slice(9, 12)), head: text.slice(0, split), body: text.slice(split + 4) });
-    };
-    socket.on("data", (c: Buffer) => chunks.push(c));
-    socket.on("end", done);
-    socket.on("error", reject);
-    socket.setTimeout(ms, done);
-  });
-}
+const raw = (bytes: string | Buffer, ms?: number) => rawRequest(port, bytes, ms);
 
 function expectCleanJson(body: string, code: string) {
   const json = JSON.parse(body);

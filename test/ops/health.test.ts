@@ -1,4 +1,5 @@
 import { afterEach, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { startHarness, type Harness } from "../support/harness.ts";
 import { healthChecks } from "../../src/ops/health-checks.ts";
 import { createStorageHealth } from "../../src/ops/storage-health.ts";
@@ -53,4 +54,19 @@ test("writer: a round trip to the writer thread; a store that can no longer writ
   const res = await h.call("GET", "/api/health");
   expect(res.status).toBe(503);
   expect(res.json.checks.writer).toMatchObject({ status: "failed", error: expect.stringContaining("closed") });
+});
+
+test("the README's health table names exactly the checks GET /api/health answers with (instances: PostgreSQL only)", async () => {
+  h = await startHarness(YAML);
+  const res = await h.call("GET", "/api/health");
+  expect(res.status).toBe(200);
+  expect(Object.keys(res.json).sort()).toEqual(["checks", "status", "totalMs", "uptime", "version"]);
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  const table = readme.slice(readme.indexOf("| check | what it does | fails when |"), readme.indexOf("### Failure behaviour"));
+  const documented = [...table.matchAll(/^\s*\| `(\w+)` \|/gm)].map((m) => m[1]);
+  expect(documented.filter((name) => name !== "instances")).toEqual(Object.keys(res.json.checks));
+  for (const check of Object.values(res.json.checks) as Array<{ status: string; ms: number }>) {
+    expect(check.status).toBe("ok");
+    expect(check.ms).toBeGreaterThanOrEqual(0);
+  }
 });

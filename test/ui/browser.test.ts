@@ -5,10 +5,11 @@ import type { BrowserContext, Page } from "playwright-core";
 import { postJson, startRelayProcess, type RelayProcess } from "../support/process.ts";
 import { startReceiver, type Receiver } from "../support/receiver.ts";
 import { tempDir } from "../support/tmp.ts";
-import { launchBrowser } from "./browser.ts";
+import { browserTestsEnabled, launchBrowser } from "./browser.ts";
 
 // Real Chromium against the real `relay serve`, with real events and real receivers on 127.0.0.1.
 
+const enabled = browserTestsEnabled();
 const TOKEN = "ui-test-admin-token-4f7a2c9e";
 const CRM_DOWN = () => new Response("CRM down: lead store unavailable", { status: 500 });
 const CRM_UP = () => new Response('{"status":"success"}');
@@ -44,6 +45,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15
 const deadCount = async () => (await api("/api/destinations")).destinations.find((d: any) => d.name === "crm").dead as number;
 
 beforeAll(async () => {
+  if (!enabled) return;
   tmp = tempDir("relay-ui-");
   crm = startReceiver(CRM_DOWN);
   digestReceiver = startReceiver(() => new Response("ok"));
@@ -98,7 +100,7 @@ afterAll(async () => {
   tmp?.cleanup();
 });
 
-describe("the dashboard in Chromium", () => {
+(enabled ? describe : describe.skip)("the dashboard in Chromium", () => {
   test("sign in with the admin token, by keyboard", async () => {
     await page.goto(`${relay.url}/ui`);
     expect(new URL(page.url()).pathname).toBe("/ui/sign-in");
@@ -240,6 +242,31 @@ describe("the dashboard in Chromium", () => {
       expect(await control.evaluate("(el) => el.labels.length")).toBeGreaterThan(0);
     }
     expect(problems).toEqual([]);
+  }, 30_000);
+
+  test("every view reads without JavaScript", async () => {
+    const noScript = await launchBrowser(undefined, false);
+    try {
+      const p = noScript.context.pages()[0] ?? (await noScript.context.newPage());
+      await p.goto(`${relay.url}/ui`);
+      await p.getByLabel("Admin token or API key with scope admin").fill(TOKEN);
+      await p.getByRole("button", { name: "Sign in" }).click();
+      await p.waitForURL(`${relay.url}/ui`);
+      expect(await p.locator('tr[data-destination="crm"]').textContent()).toContain("crm");
+      await p.goto(`${relay.url}/ui/find?q=4521`);
+      await p.locator('main a[href^="/ui/events/evt_"]').first().click();
+      expect(await p.locator("section[data-delivery] tbody tr").count()).toBe(3);
+      await p.goto(`${relay.url}/ui/dead`);
+      expect(await p.locator("[data-count]").textContent()).toBe("0");
+      await p.goto(`${relay.url}/ui/digests`);
+      expect(await p.locator('section[data-digest="daily"] tbody .state').first().textContent()).toBe("delivered");
+      await p.goto(`${relay.url}/ui/keys`);
+      expect(await p.locator("tr[data-key]").filter({ hasText: "ci-bot" }).count()).toBeGreaterThan(0);
+      await p.goto(`${relay.url}/ui/config`);
+      expect(await p.locator("main").textContent()).toContain("orders");
+    } finally {
+      await noScript.close();
+    }
   }, 30_000);
 
   test("sign out", async () => {

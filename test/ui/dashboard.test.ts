@@ -247,6 +247,27 @@ describe("actions", () => {
   });
 });
 
+describe("keys", () => {
+  test("a key created on Keys is shown once and ingests; revoked there, it is refused at once", async () => {
+    rig = await startRig();
+    const ui = uiClient(rig.h);
+    await ui.signIn(ADMIN_TOKEN);
+    const created = await ui.post("/ui/keys", { _csrf: await ui.csrf("/ui/keys"), name: "shop-bot", scopes: "webhook:write", source: "shop" });
+    expect(created.status).toBe(201);
+    const key = created.text.match(/data-new-key>([^<]+)</)![1]!;
+    expect((await ui.get("/ui/keys")).text).not.toContain(key);
+    const send = () => rig!.h.call("POST", "/api/webhook", { headers: { "x-api-key": key }, body: { type: "lead" } });
+    expect((await send()).status).toBe(202);
+
+    const { keys } = await get(rig.h, "/api/api-keys");
+    const id = keys.find((k: any) => k.name === "shop-bot").id;
+    const revoked = await ui.post(`/ui/keys/${id}/revoke`, { _csrf: await ui.csrf("/ui/keys") });
+    expect(revoked.headers.get("location")).toBe("/ui/keys");
+    expect((await ui.get("/ui/keys")).text).toMatch(new RegExp(`data-key="${id}"[\\s\\S]*?revoked`));
+    expect((await send()).status).toBe(401);
+  });
+});
+
 describe("discard", () => {
   test("Dead letters discards one delivery, or every matching one after a confirmation stating N, with the CSRF token", async () => {
     rig = await startRig();
