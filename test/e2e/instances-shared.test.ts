@@ -87,7 +87,8 @@ run("a destination disabled on one instance shows disabled on both; a resume on 
   const disabler = (await stateOn(a, "flaky")) === "disabled" ? a : b;
   const other = disabler === a ? b : a;
   await until(async () => (await stateOn(other, "flaky")) === "disabled", "the disable shown on the other instance", 5_000);
-  expect(other.lines.some((l) => l.includes('"destination disabled by another instance"'))).toBe(true);
+  // Both may reach disable_after on their own; otherwise the other took it in from the database.
+  expect(other.lines.some((l) => /"destination disabled( by another instance)?"/.test(l))).toBe(true);
 
   // Resumed on the instance that did not disable it: enabled in the database, and no longer disabled anywhere.
   const resumed = await postJson(`${other.url}/api/destinations/flaky/resume`, {}, admin);
