@@ -142,4 +142,16 @@ export const pgMigrations: string[] = [
   INSERT INTO source_totals (source, received, last_received_at, since)
     SELECT source, count(*), max(received_at), min(received_at) FROM events GROUP BY source;
   `,
+  // Dashboard sessions shared by every instance behind a load balancer; the cookie value is kept only as its hash.
+  `
+  CREATE TABLE sessions (
+    id_hash TEXT PRIMARY KEY,
+    csrf TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    key_id TEXT,
+    expires_at BIGINT NOT NULL,
+    notice TEXT
+  );
+  CREATE INDEX sessions_key_id ON sessions (key_id);
+  `,
 ];

@@ -9,6 +9,7 @@ import { pgDigests } from "./digests.ts";
 import { pgKeys } from "./keys.ts";
 import { insertDeliveries, WAKE_CHANNEL, writeGroup } from "./record.ts";
 import { pgPurgeBatch } from "./retention.ts";
+import { pgSessions } from "./sessions.ts";
 import { pgShared } from "./shared.ts";
 import { pgUsage } from "./usage.ts";
 import { type RawClaimed, toClaimed } from "../rows.ts";
@@ -294,6 +295,7 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
     keys: guardedAll(pgKeys(sql)),
     digests: guardedAll(pgDigests(sql, schema)),
     usage: guardedAll(pgUsage(sql)),
+    sessions: guardedAll(pgSessions(sql)),
   };
   return store;
 }
