@@ -144,7 +144,8 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
           FOR UPDATE SKIP LOCKED
         )
         UPDATE deliveries d SET status = 'in_flight', lease_until = ${now + leaseMs}, lease_owner = ${owner}
-        FROM picked WHERE d.id = picked.id
+        -- Not a join: with a LIMIT it cannot know, the planner would hash the whole table for a handful of rows.
+        WHERE d.id = ANY(ARRAY(SELECT id FROM picked))
         RETURNING d.id, d.event_id, d.digest_id, d.route, d.destination, d.event_type, d.body, d.attempts, d.created_at,
                   d.next_attempt_at`;
       // Sent together (pipelined): the lock, then the claim.
