@@ -19,13 +19,16 @@
 // BENCH_RESULTS [bench/results.md, or bench/results.local.md when sizes/durations are below the defaults; "-" for
 // stdout only], BENCH_KEEP [0: remove the temp directory], BENCH_MAX_MINUTES [25],
 // BENCH_QUIET_WAIT [300 s: how long to wait for other processes to leave the CPU before starting],
-// BENCH_NICE [unset: a nice value for the bench and all it starts, e.g. -10 as root on a machine others share].
+// BENCH_NICE [unset: a nice value for the bench and all it starts, e.g. -10 as root on a machine others share],
+// BENCH_POSTGRES_URL [$RELAY_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432/test; the PostgreSQL phase is
+// skipped with a line saying so when it does not answer], BENCH_POSTGRES_DURATION [10 s], BENCH_POSTGRES_INSTANCES ["1,3"].
 import { Database } from "bun:sqlite";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { getPriority, setPriority, tmpdir } from "node:os";
 import { join } from "node:path";
 import { closedLoad, ensureWrk, loadgen, type LoadResult } from "./lib/load.ts";
 import { describeMachine, fsyncProbe, type Machine } from "./lib/machine.ts";
+import { measurePostgres, postgresReachable, postgresTable, type PgRow } from "./lib/postgres.ts";
 import {
   BUN,
   cpuMeter,
@@ -316,6 +319,8 @@ interface Results {
   };
   cold: { sourceMs: number; binary: { sizeMb: number; ms: number; idleRss: number; idleAnon: number; idleFile: number } | null };
   profiles: { ingest: (ProfileSummary & { cpu: Cpu }) | null; delivery: (ProfileSummary & { cpu: Cpu; delivered: number }) | null };
+  /** The PostgreSQL backend with 1 and 3 instances (null: PostgreSQL did not answer). */
+  postgres: { url: string; durationS: number; rows: PgRow[] } | null;
   runSeconds: number;
 }
 
@@ -561,11 +566,28 @@ async function main(): Promise<void> {
     );
   }
 
+  // 8. the PostgreSQL backend: 1 and 3 instances of the same relay on one database.
+  r.postgres = null;
+  {
+    const url = process.env.BENCH_POSTGRES_URL || process.env.RELAY_TEST_POSTGRES_URL || "postgres://postgres@127.0.0.1:5432/test";
+    if (await postgresReachable(url)) {
+      const durationS = num("BENCH_POSTGRES_DURATION", 10);
+      say(`\n[8/8] PostgreSQL: ingest ${durationS} s at ${S.connections} connections, then the drain at concurrency ${S.concurrency} in total`);
+      const counts = (process.env.BENCH_POSTGRES_INSTANCES || "1,3").split(",").map(Number).filter((n) => n > 0);
+      const rows = await measurePostgres({
+        url, counts, durationS, connections: S.connections, concurrency: S.concurrency, drainTimeoutS: 180, pool: 10,
+        body: ORDER, wrk, workDir: tmpRoot, log: say,
+      });
+      r.postgres = { url: url.replace(/\/\/[^@/]*@/, "//"), durationS, rows };
+    } else say("\n[8/8] PostgreSQL: skipped, nothing answers at BENCH_POSTGRES_URL (or postgres://postgres@127.0.0.1:5432/test)");
+  }
+
   r.fsync.push({ when: "at the end", ...fsyncProbe(tmpRoot) });
   await stop(rcv.proc);
   r.runSeconds = (performance.now() - t0) / 1000;
   const report = render(r);
   say("\n" + table(r));
+  if (r.postgres) say("\n" + postgresTable(r.postgres.rows));
   say(`\nrun took ${(r.runSeconds / 60).toFixed(1)} min`);
   if (RESULTS !== "-") {
     writeFileSync(RESULTS, report);
@@ -669,6 +691,22 @@ function table(r: Results): string {
   return [head, head.map(() => "---"), ...rows].map((cols) => `| ${cols.join(" | ")} |`).join("\n");
 }
 
+function postgresSection(r: Results): string {
+  if (!r.postgres) return "## PostgreSQL (same run)\n\nNot measured: PostgreSQL did not answer.\n";
+  return `## PostgreSQL (same run)
+
+The same relay with \`storage: postgres\` (pool 10 per instance), 1 and 3 instances on one database served by the
+same ${r.machine.nproc} cores. Ingest: ${r.settings.connections} connections spread over the instances for ${r.postgres.durationS} s, delivery held,
+every 2xx after its commit is flushed (synchronous_commit on). Drain: the ingested backlog at concurrency
+${r.settings.concurrency} in total (the cap holds over every instance), measured at the receiver. Targets: one instance ≥ 10,000
+events/s and ≥ 5,000 deliveries/s; three instances not slower than one. Cores are averages over the phase, from
+/proc: the relays, every PostgreSQL process, the bench's own processes (load generator, receiver) and the rest of
+the machine; commits/s from pg_stat_database.
+
+${postgresTable(r.postgres.rows)}
+`;
+}
+
 function profileSection(title: string, p: (ProfileSummary & { cpu: Cpu }) | null, extra = ""): string {
   if (!p) return `### ${title}\n\nNot profiled (BENCH_PROFILE=0, or no profile was written).\n`;
   const lines = [
@@ -745,6 +783,7 @@ ${noise}
 
 ${table(r)}
 
+${postgresSection(r)}
 ## How each number was taken
 
 1. **Raw ceiling**: \`bench/raw-server.ts\` (a bare \`Bun.serve\` answering 200 without reading the body), the same

@@ -128,7 +128,7 @@ export async function startRelay(initial: Config, opts: RelayOptions = {}) {
       sourcesAdminPlugin({ ...adminDeps, flushUsage: () => sourceUsage.flush() }),
       circuitAdminPlugin({ guard, config: () => config, pause: (name) => worker.pause(name), resume: resumeDestination }),
       metricsPlugin({ metrics, token: () => config.server.metricsToken }),
-      uiPlugin({ ...destinationDeps, sessions: createSessions({ clock }), keys, admin: adminActions(destinationDeps), pause: (name) => worker.pause(name), resume: resumeDestination,
+      uiPlugin({ ...destinationDeps, sessions: createSessions({ clock, store: store.sessions }), keys, admin: adminActions(destinationDeps), pause: (name) => worker.pause(name), resume: resumeDestination,
         flush: (name) => digests.flush(name), digestJobs: () => digests.jobs(), lastReload: () => lastReload })],
   });
 

@@ -190,6 +190,22 @@ export function benchTreeCpuSeconds(): number {
   return total;
 }
 
+/** CPU seconds of every process named `comm` (e.g. "postgres"), reaped children included, so connections that come and go count. */
+export function commCpuSeconds(comm: string): number {
+  let total = 0;
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== comm) continue;
+    } catch {
+      continue;
+    }
+    const s = statCpuSeconds(`/proc/${pid}/stat`, true);
+    if (Number.isFinite(s)) total += s;
+  }
+  return total;
+}
+
 /** CPU seconds used so far by a whole process and by its main thread. */
 export function cpuSeconds(pid: number): { process: number; main: number } {
   return { process: statCpuSeconds(`/proc/${pid}/stat`), main: statCpuSeconds(`/proc/${pid}/task/${pid}/stat`) };

@@ -9,6 +9,8 @@ import type { Settlement, Store } from "../store/types.ts";
 
 /** How often deliveries created for a disabled destination are made dead too. */
 const SWEEP_MS = 60_000;
+/** How often an instance sharing the store takes in what the others disabled and enabled. */
+const SHARED_SYNC_MS = 1_000;
 
 /** Pure: when the destination's current run of failures began, after an attempt with this outcome at `at`. */
 export function nextFailingSince(current: number | null, outcome: Settlement["outcome"], at: number): number | null {
@@ -36,6 +38,18 @@ export function createDisabler({ store, config, clock, log, pause, resume }: Dis
   const failing = new Map<string, number | null>();
   const disabled = new Set<string>();
   let sweep: ReturnType<typeof setInterval> | null = null;
+  let shared: ReturnType<typeof setInterval> | null = null;
+  // An enable whose write had not landed when a sync read the rows: that read must not disable it again.
+  let enables = 0;
+  const enabledAt = new Map<string, number>();
+  const pendingEnables = new Set<string>();
+  const recordEnabled = (name: string) => {
+    enabledAt.set(name, ++enables);
+    pendingEnables.add(name);
+    store.enableDestination(name)
+      .catch((error) => log.warn("could not record destination enabled", { destination: name, error: String(error) }))
+      .finally(() => pendingEnables.delete(name));
+  };
 
   const reason = (name: string, since: number) =>
     `destination "${name}" disabled after failing continuously since ${new Date(since).toISOString()}`;
@@ -63,11 +77,35 @@ export function createDisabler({ store, config, clock, log, pause, resume }: Dis
         }
       }, SWEEP_MS);
       sweep.unref?.();
+      if (store.shared) {
+        shared = setInterval(() => void this.sync().catch((error) => log.error("disabled destinations not read", { error: String(error) })), SHARED_SYNC_MS);
+        shared.unref?.();
+      }
     },
 
     stop(): void {
       if (sweep) clearInterval(sweep);
-      sweep = null;
+      if (shared) clearInterval(shared);
+      sweep = shared = null;
+    },
+
+    /**
+     * Takes in what other instances on the same store disabled or enabled. Enabling only forgets: the resume that
+     * came with it reaches this instance as a shared pause state.
+     */
+    async sync(): Promise<void> {
+      const readAfter = enables;
+      for (const row of await store.destinationHealth()) {
+        if (pendingEnables.has(row.destination) || (enabledAt.get(row.destination) ?? 0) > readAfter) continue;
+        if (row.disabledAt !== null && !disabled.has(row.destination)) {
+          disabled.add(row.destination);
+          pause(row.destination);
+          log.info("destination disabled by another instance", { destination: row.destination });
+        } else if (row.disabledAt === null && disabled.delete(row.destination)) {
+          failing.delete(row.destination);
+          log.info("destination enabled by another instance", { destination: row.destination });
+        }
+      }
     },
 
     /** Pass each settled attempt (the worker's onSettled). */
@@ -92,9 +130,13 @@ export function createDisabler({ store, config, clock, log, pause, resume }: Dis
 
     /** An admin action (resume) or a reload turns it back on; its dead deliveries stay dead until retried. */
     enable(name: string): boolean {
-      if (!disabled.delete(name)) return false;
+      if (!disabled.delete(name)) {
+        // Another instance may have disabled it since this one last looked.
+        if (store.shared) recordEnabled(name);
+        return false;
+      }
       failing.delete(name);
-      store.enableDestination(name).catch((error) => log.warn("could not record destination enabled", { destination: name, error: String(error) }));
+      recordEnabled(name);
       resume(name);
       log.info("destination enabled", { destination: name });
       return true;

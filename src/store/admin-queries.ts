@@ -1,14 +1,33 @@
-import type { DeliveryStatus } from "./schema.ts";
+import { and, count, desc, eq, gte, inArray, isNotNull, lt, ne, sql as raw, type SQL } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/bun-sqlite";
+import { deliveries, events, type DeliveryStatus } from "./schema.ts";
 import type { Database } from "bun:sqlite";
 import { eventDetail, type RawAttempt, type RawDelivery, type RawEvent, toAttempt, toDelivery } from "./rows.ts";
 
 // Reads and repairs for the admin API: events, deliveries and attempts, retries, discards, replays (stats: admin-stats.ts).
+// The lists and repairs through drizzle (cold paths, filters composed per request); lookups by key stay prepared SQL.
 
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ["pending", "in_flight", "delivered", "dead", "held_for_digest", "digested", "discarded"];
 
 /** Every delivery column but the body, which only the event view shows. */
-const LIST_COLUMNS =
-  "id, event_id, digest_id, route, destination, event_type, status, attempts, next_attempt_at, lease_until, last_error, created_at, delivered_at";
+const deliveryRow = {
+  id: deliveries.id,
+  eventId: deliveries.eventId,
+  digestId: deliveries.digestId,
+  route: deliveries.route,
+  destination: deliveries.destination,
+  eventType: deliveries.eventType,
+  status: deliveries.status,
+  attempts: deliveries.attempts,
+  nextAttemptAt: deliveries.nextAttemptAt,
+  lastError: deliveries.lastError,
+  createdAt: deliveries.createdAt,
+  deliveredAt: deliveries.deliveredAt,
+};
+
+/** An admin's retry: back in line at `now`; the history stays, the counter restarts so the whole retry schedule applies again. */
+const retried = (now: number) => ({ status: "pending" as const, attempts: 0, nextAttemptAt: now, leaseUntil: null, lastError: null });
+const where = (conditions: Array<SQL | undefined>) => and(...conditions.filter((c) => c !== undefined));
 
 export interface EventQuery {
   source?: string;
@@ -149,10 +168,7 @@ export type AdminQueries = ReturnType<typeof adminQueries>;
 export function adminQueries(store: { sqlite: Database }) {
   const { sqlite } = store;
 
-  const eventDeliveryCounts = sqlite.query<{ event_id: string; status: string; n: number }, { ids: string }>(
-    `SELECT event_id, status, count(*) AS n FROM deliveries WHERE event_id IN (SELECT value FROM json_each($ids))
-     GROUP BY event_id, status`,
-  );
+  const db = drizzle(sqlite);
   const selectEvent = sqlite.query<RawEvent, { id: string }>(
     `SELECT id, source, type, received_at, headers, body, idempotency_key FROM events WHERE id = $id`,
   );
@@ -166,20 +182,6 @@ export function adminQueries(store: { sqlite: Database }) {
   const selectDeliveryAttempts = sqlite.query<RawAttempt, { id: string }>(
     `SELECT * FROM attempts WHERE delivery_id = $id ORDER BY id`,
   );
-  // The attempt history stays; the counter restarts so the destination's whole retry schedule applies again.
-  const resetOne = sqlite.query<unknown, { id: string; now: number }>(
-    `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $now, lease_until = NULL, last_error = NULL
-     WHERE id = $id AND status = 'dead' AND body <> ''`,
-  );
-  const resetDestination = sqlite.query<unknown, { destination: string; now: number }>(
-    `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $now, lease_until = NULL, last_error = NULL
-     WHERE status = 'dead' AND destination = $destination AND body <> ''`,
-  );
-  // Discarded: given up by an admin; kept in the history, never sent again, no longer counted as dead.
-  const discardOne = sqlite.query<unknown, { id: string }>(`UPDATE deliveries SET status = 'discarded', lease_until = NULL WHERE id = $id AND status = 'dead'`);
-  const discardDestination = sqlite.query<unknown, { destination: string }>(
-    `UPDATE deliveries SET status = 'discarded', lease_until = NULL WHERE status = 'dead' AND destination = $destination`,
-  );
   const insertTest = sqlite.query(
     `INSERT INTO deliveries (id, event_id, route, destination, event_type, status, body, attempts, next_attempt_at, lease_until, created_at)
      VALUES ($id, NULL, 'test-send', $destination, $eventType, 'in_flight', $body, 0, $now, $leaseUntil, $now)`,
@@ -187,41 +189,53 @@ export function adminQueries(store: { sqlite: Database }) {
 
   /** The newest `searchWindow` events in the query's id range: the one row at the window's end and one past it. */
   function searchWindow(q: EventQuery): SearchWindow {
-    const { where, params } = conditions(2, [
-      ["id >= $since", "since", q.sinceId],
-      ["id < $until", "until", q.untilId],
-      ["id < $cursor", "cursor", q.cursor],
+    const range = where([
+      q.sinceId === undefined ? undefined : gte(events.id, q.sinceId),
+      q.untilId === undefined ? undefined : lt(events.id, q.untilId),
+      q.cursor === undefined ? undefined : lt(events.id, q.cursor),
     ]);
-    params.skip = (q.searchWindow ?? SEARCH_WINDOW) - 1;
-    type Row = { id: string; receivedAt: number };
-    const edge = sqlite.query<Row, Params>(`SELECT id, received_at AS receivedAt FROM events ${where} ORDER BY id DESC LIMIT $limit OFFSET $skip`).all(params);
+    const columns = { id: events.id, receivedAt: events.receivedAt };
+    const edge = db.select(columns).from(events).where(range).orderBy(desc(events.id)).limit(2).offset((q.searchWindow ?? SEARCH_WINDOW) - 1).all();
     if (edge.length > 0) return { end: edge[0], more: edge.length === 2 };
-    delete params.skip;
-    const oldest = sqlite.query<Row, Params>(`SELECT id, received_at AS receivedAt FROM events ${where} ORDER BY id LIMIT $limit`).get(params);
-    return { end: oldest, more: false };
+    const oldest = db.select(columns).from(events).where(range).orderBy(events.id).limit(1).all();
+    return { end: oldest[0] ?? null, more: false };
   }
 
   return {
     /** Newest first; filters combine with AND. A text search reads one window of events per page (SEARCH_WINDOW). */
     listEvents(q: EventQuery): EventPage {
       const window = q.text === undefined ? null : searchWindow(q);
-      const { where, params } = conditions(q.limit + 1, [
-        ["source = $source", "source", q.source],
-        ["type = $type", "type", q.type],
-        // Ids begin with their receive time: a time range is a range of the primary key.
-        ["id >= $since", "since", q.sinceId],
-        ["id < $until", "until", q.untilId],
-        ["id < $cursor", "cursor", q.cursor],
-        ["id >= $end", "end", window?.end?.id],
-        [`body LIKE $pattern ESCAPE '\\'`, "pattern", q.text === undefined ? undefined : `%${escapeLike(q.text)}%`],
-        ["id IN (SELECT event_id FROM deliveries WHERE status = $status AND event_id IS NOT NULL)", "status", q.status],
-      ]);
-      const sql = `SELECT id, source, type, received_at AS receivedAt FROM events ${where} ORDER BY id DESC LIMIT $limit`;
-      const rows = sqlite.query<{ id: string; source: string; type: string; receivedAt: number }, Params>(sql).all(params);
+      const rows = db
+        .select({ id: events.id, source: events.source, type: events.type, receivedAt: events.receivedAt })
+        .from(events)
+        .where(
+          where([
+            q.source === undefined ? undefined : eq(events.source, q.source),
+            q.type === undefined ? undefined : eq(events.type, q.type),
+            // Ids begin with their receive time: a time range is a range of the primary key.
+            q.sinceId === undefined ? undefined : gte(events.id, q.sinceId),
+            q.untilId === undefined ? undefined : lt(events.id, q.untilId),
+            q.cursor === undefined ? undefined : lt(events.id, q.cursor),
+            window?.end ? gte(events.id, window.end.id) : undefined,
+            q.text === undefined ? undefined : raw`${events.body} LIKE ${`%${escapeLike(q.text)}%`} ESCAPE '\\'`,
+            q.status === undefined
+              ? undefined
+              : inArray(events.id, db.select({ id: deliveries.eventId }).from(deliveries).where(and(eq(deliveries.status, q.status), isNotNull(deliveries.eventId)))),
+          ]),
+        )
+        .orderBy(desc(events.id))
+        .limit(q.limit + 1)
+        .all();
       const page = eventPage(rows, q.limit, window);
       const counts = new Map<string, Record<string, number>>(page.items.map((r) => [r.id, {}]));
       if (page.items.length > 0) {
-        for (const c of eventDeliveryCounts.all({ ids: JSON.stringify(page.items.map((r) => r.id)) })) counts.get(c.event_id)![c.status] = c.n;
+        const grouped = db
+          .select({ eventId: deliveries.eventId, status: deliveries.status, n: count() })
+          .from(deliveries)
+          .where(inArray(deliveries.eventId, [...counts.keys()]))
+          .groupBy(deliveries.eventId, deliveries.status)
+          .all();
+        for (const c of grouped) counts.get(c.eventId!)![c.status] = c.n;
       }
       return { ...page, items: page.items.map((r) => ({ ...r, deliveries: counts.get(r.id)! })) };
     },
@@ -234,15 +248,22 @@ export function adminQueries(store: { sqlite: Database }) {
 
     /** Newest first (ids sort by creation time). */
     listDeliveries(q: DeliveryQuery): Page<DeliveryRow> {
-      const { where, params } = conditions(q.limit + 1, [
-        ["status = $status", "status", q.status],
-        ["destination = $destination", "destination", q.destination],
-        ["id < $cursor", "cursor", q.cursor],
-      ]);
+      const query = db
+        .select(deliveryRow)
+        .from(deliveries)
+        .where(
+          where([
+            q.status === undefined ? undefined : eq(deliveries.status, q.status),
+            q.destination === undefined ? undefined : eq(deliveries.destination, q.destination),
+            q.cursor === undefined ? undefined : lt(deliveries.id, q.cursor),
+          ]),
+        )
+        .orderBy(desc(deliveries.id))
+        .limit(q.limit + 1)
+        .toSQL();
       // Statuses an admin filters on (dead, pending) are few rows; left alone, the planner may walk a destination's whole history instead.
-      const table = q.status === undefined ? "deliveries" : "deliveries INDEXED BY deliveries_due";
-      const sql = `SELECT ${LIST_COLUMNS} FROM ${table} ${where} ORDER BY id DESC LIMIT $limit`;
-      const rows = sqlite.query<Omit<RawDelivery, "body">, Params>(sql).all(params);
+      const text = q.status === undefined ? query.sql : query.sql.replace(/^(select .*? from "deliveries")/, "$1 INDEXED BY deliveries_due");
+      const rows = sqlite.query<Omit<RawDelivery, "body">, Array<string | number>>(text).all(...(query.params as Array<string | number>));
       const page = rows.slice(0, q.limit).map(toDelivery);
       return { items: page, nextCursor: rows.length > q.limit ? page[page.length - 1].id : null };
     },
@@ -258,22 +279,23 @@ export function adminQueries(store: { sqlite: Database }) {
       if (!row) return "not_found";
       if (row.status !== "dead") return "not_dead";
       if (row.body === "") return "no_body";
-      return resetOne.run({ id, now }).changes === 1 ? "retried" : "not_dead";
+      const done = db.update(deliveries).set(retried(now)).where(and(eq(deliveries.id, id), eq(deliveries.status, "dead"), ne(deliveries.body, ""))).returning({ id: deliveries.id }).all();
+      return done.length === 1 ? "retried" : "not_dead";
     },
 
     /** Every dead delivery of a destination that has a body back to pending; returns how many. */
     retryDead(destination: string, now: number): number {
-      return resetDestination.run({ destination, now }).changes;
+      return db.update(deliveries).set(retried(now)).where(and(eq(deliveries.status, "dead"), eq(deliveries.destination, destination), ne(deliveries.body, ""))).returning({ id: deliveries.id }).all().length;
     },
 
-    /** A dead delivery given up: `discarded`, with its history kept. False when it is not dead. */
+    /** A dead delivery given up: `discarded` (kept in the history, never sent again, no longer counted as dead). False when it is not dead. */
     discardDelivery(id: string): boolean {
-      return discardOne.run({ id }).changes === 1;
+      return db.update(deliveries).set({ status: "discarded", leaseUntil: null }).where(and(eq(deliveries.id, id), eq(deliveries.status, "dead"))).returning({ id: deliveries.id }).all().length === 1;
     },
 
     /** Every dead delivery of a destination discarded; returns how many. */
     discardDead(destination: string): number {
-      return discardDestination.run({ destination }).changes;
+      return db.update(deliveries).set({ status: "discarded", leaseUntil: null }).where(and(eq(deliveries.status, "dead"), eq(deliveries.destination, destination))).returning({ id: deliveries.id }).all().length;
     },
 
     /** A test-send row, leased at once so the worker leaves it to the admin call that settles it. */
@@ -281,20 +303,6 @@ export function adminQueries(store: { sqlite: Database }) {
       insertTest.run({ id: d.id, destination: d.destination, eventType: d.eventType, body: d.body, now: d.now, leaseUntil: d.leaseUntil });
     },
   };
-}
-
-type Params = Record<string, string | number>;
-
-/** A WHERE clause of the conditions whose value is set, and its parameters (with the limit). */
-function conditions(limit: number, candidates: Array<[clause: string, param: string, value: string | number | undefined]>) {
-  const params: Params = { limit };
-  const clauses: string[] = [];
-  for (const [clause, param, value] of candidates) {
-    if (value === undefined) continue;
-    clauses.push(clause);
-    params[param] = value;
-  }
-  return { where: clauses.length > 0 ? `WHERE ${clauses.join(" AND ")}` : "", params };
 }
 
 /** `\`, `%` and `_` matched literally under ESCAPE '\'. */

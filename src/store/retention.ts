@@ -1,4 +1,8 @@
 import type { Database } from "bun:sqlite";
+import { and, asc, eq, exists, gt, inArray, lt, not, notExists, notInArray, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/bun-sqlite";
+import { alias } from "drizzle-orm/sqlite-core";
+import { attempts, deliveries, digests, events } from "./schema.ts";
 
 // Retention verbs: old events whose every delivery is done go, with their deliveries and attempts.
 // "Done" is delivered, or digested into a digest whose own delivery was delivered; anything dead,
@@ -18,39 +22,51 @@ export interface PurgeBatch {
 
 export const RETENTION_START: RetentionCursor = "";
 
-/** The purge's write, prepared on the writer thread's connection (writes.ts), so batches queue up with ingest commits. */
+/** The purge's write, on the writer thread's connection (writes.ts), so batches queue up with ingest commits. */
 export function retentionWrites(sqlite: Database) {
+  const db = drizzle(sqlite);
+  const digested = alias(deliveries, "x");
+  // Done: no delivery of the event is still owed, counting one digested into a digest that was delivered as done.
+  const owed = db
+    .select({ one: sql`1` })
+    .from(deliveries)
+    .where(
+      and(
+        eq(deliveries.eventId, events.id),
+        notInArray(deliveries.status, ["delivered", "discarded"]),
+        not(
+          and(
+            eq(deliveries.status, "digested"),
+            exists(
+              db.select({ one: sql`1` }).from(digests).innerJoin(digested, eq(digested.id, digests.deliveryId))
+                .where(and(eq(digests.id, deliveries.digestId), eq(digested.status, "delivered"))),
+            ),
+          )!,
+        ),
+      ),
+    );
   // Walks the primary key from the cursor: ids begin with their receive time, so every id below the cutoff's lowest
   // id (`idFloor` in src/ids.ts) was received before it, and kept (dead) events are passed over once, not rescanned.
-  const scan = sqlite.query<{ id: string; done: number }, { cutoffId: string; after: string; limit: number }>(
-    `SELECT e.id,
-       NOT EXISTS (
-         SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status <> 'delivered' AND d.status <> 'discarded'
-         AND NOT (d.status = 'digested' AND EXISTS (
-           SELECT 1 FROM digests g JOIN deliveries x ON x.id = g.delivery_id WHERE g.id = d.digest_id AND x.status = 'delivered'))
-       ) AS done
-     FROM events e
-     WHERE e.id < $cutoffId AND e.id > $after
-     ORDER BY e.id LIMIT $limit`,
-  );
-  const deleteAttempts = sqlite.query<unknown, { ids: string }>(
-    `DELETE FROM attempts WHERE delivery_id IN
-       (SELECT id FROM deliveries WHERE event_id IN (SELECT value FROM json_each($ids)))`,
-  );
-  const deleteDeliveries = sqlite.query<unknown, { ids: string }>(
-    `DELETE FROM deliveries WHERE event_id IN (SELECT value FROM json_each($ids))`,
-  );
-  const deleteEvents = sqlite.query<unknown, { ids: string }>(`DELETE FROM events WHERE id IN (SELECT value FROM json_each($ids))`);
+  const scan = db
+    .select({ id: events.id, done: sql<number>`${notExists(owed)}` })
+    .from(events)
+    .where(and(lt(events.id, sql.placeholder("cutoffId")), gt(events.id, sql.placeholder("after"))))
+    .orderBy(asc(events.id))
+    .limit(sql.placeholder("limit"))
+    .prepare();
 
   const batch = sqlite.transaction((cutoffId: string, after: RetentionCursor, limit: number): PurgeBatch => {
     const rows = scan.all({ cutoffId, after, limit });
     const cursor = rows.at(-1)?.id ?? after;
-    const ids = JSON.stringify(rows.filter((r) => r.done === 1).map((r) => r.id));
-    if (ids === "[]") return { scanned: rows.length, events: 0, deliveries: 0, attempts: 0, cursor };
-    const attempts = deleteAttempts.run({ ids }).changes;
-    const deliveries = deleteDeliveries.run({ ids }).changes;
-    const events = deleteEvents.run({ ids }).changes;
-    return { scanned: rows.length, events, deliveries, attempts, cursor };
+    const ids = rows.filter((r) => r.done === 1).map((r) => r.id);
+    if (ids.length === 0) return { scanned: rows.length, events: 0, deliveries: 0, attempts: 0, cursor };
+    const ofEvents = db.select({ id: deliveries.id }).from(deliveries).where(inArray(deliveries.eventId, ids));
+    const removed = {
+      attempts: db.delete(attempts).where(inArray(attempts.deliveryId, ofEvents)).returning({ id: attempts.id }).all().length,
+      deliveries: db.delete(deliveries).where(inArray(deliveries.eventId, ids)).returning({ id: deliveries.id }).all().length,
+      events: db.delete(events).where(inArray(events.id, ids)).returning({ id: events.id }).all().length,
+    };
+    return { scanned: rows.length, ...removed, cursor };
   });
 
   return {

@@ -73,6 +73,28 @@ export interface DestinationHealthRow {
   disabledAt: number | null;
 }
 
+/** A dashboard session as stored where several instances share it (PostgreSQL). */
+export interface SessionRow {
+  /** SHA-256 of the cookie value: the database never holds a usable cookie. */
+  idHash: string;
+  csrf: string;
+  principal: string;
+  keyId: string | null;
+  expiresAt: number;
+  notice: string | null;
+}
+
+/** Dashboard sessions in the database, so any instance behind a load balancer knows them. */
+export interface SessionStore {
+  /** Also forgets sessions expired by `now`. */
+  insert(row: SessionRow, now: number): Promise<void>;
+  /** The session unless unknown or expired at `now`. */
+  find(idHash: string, now: number): Promise<SessionRow | null>;
+  setNotice(idHash: string, notice: string | null): Promise<void>;
+  delete(idHash: string): Promise<void>;
+  deleteForKey(keyId: string): Promise<void>;
+}
+
 /** Reads and repairs for the admin API and the dashboard (admin-queries.ts, admin-stats.ts, destination-activity.ts on SQLite). */
 export interface AdminStore {
   /** Newest first; filters combine with AND. A text search reads one window of events per page (SEARCH_WINDOW). */
@@ -202,6 +224,8 @@ export interface Store {
   /** Only where several instances share destinations (PostgreSQL): pause and circuit as last written by any. */
   destinationStates?(): Promise<SharedDestinationState[]>;
   saveDestinationState?(state: SharedDestinationState): Promise<void>;
+  /** Only where several instances serve the dashboard (PostgreSQL): sessions any of them can find. */
+  readonly sessions?: SessionStore;
   /** Called after each commit of new deliveries (on PostgreSQL also those of other instances). */
   onCommit(listener: () => void): () => void;
   /** A round trip to the database, for the health check; rejects when it cannot answer. */

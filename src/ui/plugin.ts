@@ -46,9 +46,9 @@ export function uiPlugin(deps: UiDeps) {
 
   /** The caller's live session; a key revoked since sign-in ends it. */
   const current = async (request: Request): Promise<Session | null> => {
-    const session = sessionOf(deps.sessions, request);
+    const session = await sessionOf(deps.sessions, request);
     if (session?.principal.kind === "api-key" && (await deps.keys.find(session.principal.key.id))?.revokedAt !== null) {
-      deps.sessions.end(session.id);
+      await deps.sessions.end(session.id);
       return null;
     }
     return session;
@@ -71,6 +71,7 @@ export function uiPlugin(deps: UiDeps) {
         const { title: t, body } = out instanceof Object && "body" in out ? out : { title, body: out as Html };
         const notice = session.notice ?? null;
         session.notice = undefined;
+        if (notice) await deps.sessions.save(session);
         return htmlResponse(layout({ title: t, section, session, notice, body }));
       } catch (error) {
         return errorPage(session, error, section);
@@ -91,10 +92,12 @@ export function uiPlugin(deps: UiDeps) {
       }
       try {
         const out = await run(session, form, params, request);
+        if (session.notice) await deps.sessions.save(session);
         return typeof out === "string" ? redirect(out) : out;
       } catch (error) {
         if (!(error instanceof RelayError)) return errorPage(session, error, null);
         session.notice = { ok: false, text: error.message };
+        await deps.sessions.save(session);
         return redirect(request.headers.get("referer")?.startsWith(new URL("/ui", request.url).href) ? request.headers.get("referer")! : "/ui");
       }
     };
@@ -133,7 +136,7 @@ export function uiPlugin(deps: UiDeps) {
       const token = one(((body ?? {}) as Form).token)?.trim() ?? "";
       try {
         const principal = await deps.guard.requireAdmin(new Request(request.url, { headers: { authorization: `Bearer ${token}` } }));
-        const session = deps.sessions.start(principal);
+        const session = await deps.sessions.start(principal);
         deps.log.info("dashboard sign-in", { by: principal.kind, ...(principal.kind === "api-key" ? { key: principal.key.id } : {}) });
         return redirect("/ui", { "set-cookie": sessionCookie(request, session.id, Math.floor(deps.sessions.ttlMs / 1000)) });
       } catch (error) {
@@ -143,8 +146,8 @@ export function uiPlugin(deps: UiDeps) {
     })
     .post(
       "/ui/sign-out",
-      action((session, _form, _params, request) => {
-        deps.sessions.end(session.id);
+      action(async (session, _form, _params, request) => {
+        await deps.sessions.end(session.id);
         return redirect("/ui/sign-in", { "set-cookie": clearedCookie(request) });
       }),
     )
@@ -282,7 +285,7 @@ export function uiPlugin(deps: UiDeps) {
       "/ui/keys/:id/revoke",
       action(async (session, _form, { id }) => {
         if (!(await deps.keys.revoke(id, deps.clock.now()))) throw new NotFound("unknown API key");
-        deps.sessions.endForKey(id);
+        await deps.sessions.endForKey(id);
         deps.log.info("api key revoked", { id, by: by(session) });
         session.notice = { ok: true, text: `Key ${id} revoked.` };
         return "/ui/keys";

@@ -25,7 +25,7 @@ export function clearedCookie(request: Request): string {
   return sessionCookie(request, "", 0);
 }
 
-export function sessionOf(sessions: Sessions, request: Request): Session | null {
+export function sessionOf(sessions: Sessions, request: Request): Promise<Session | null> {
   return sessions.find(cookieValue(request, SESSION_COOKIE));
 }
 

@@ -142,4 +142,47 @@ export const pgMigrations: string[] = [
   INSERT INTO source_totals (source, received, last_received_at, since)
     SELECT source, count(*), max(received_at), min(received_at) FROM events GROUP BY source;
   `,
+  // Dashboard sessions shared by every instance behind a load balancer; the cookie value is kept only as its hash.
+  `
+  CREATE TABLE sessions (
+    id_hash TEXT PRIMARY KEY,
+    csrf TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    key_id TEXT,
+    expires_at BIGINT NOT NULL,
+    notice TEXT
+  );
+  CREATE INDEX sessions_key_id ON sessions (key_id);
+  `,
+  // The capped claim in one round trip: a VOLATILE function's statements each see what committed before them, so the
+  // count after the lock sees every earlier claim of the destination (the same lock-then-count as two statements).
+  `
+  CREATE FUNCTION relay_claim(p_destination TEXT, p_limit INTEGER, p_now BIGINT, p_lease_until BIGINT, p_owner TEXT,
+                              p_cap INTEGER, p_finished TEXT[], p_lock TEXT)
+  RETURNS SETOF deliveries LANGUAGE plpgsql VOLATILE AS $$
+  DECLARE
+    take INTEGER := p_limit;
+  BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
+    IF p_cap IS NOT NULL THEN
+      PERFORM pg_advisory_xact_lock(hashtext(p_lock));
+      SELECT GREATEST(0, LEAST(p_limit, p_cap - count(*)))::int INTO take FROM deliveries
+      WHERE status = 'in_flight' AND destination = p_destination AND id <> ALL(p_finished);
+    END IF;
+    IF take <= 0 THEN
+      RETURN;
+    END IF;
+    RETURN QUERY
+      WITH picked AS (
+        SELECT id FROM deliveries
+        WHERE status = 'pending' AND destination = p_destination AND next_attempt_at <= p_now
+        ORDER BY next_attempt_at LIMIT take
+        FOR UPDATE SKIP LOCKED
+      )
+      UPDATE deliveries d SET status = 'in_flight', lease_until = p_lease_until, lease_owner = p_owner
+      WHERE d.id = ANY(ARRAY(SELECT id FROM picked))
+      RETURNING d.*;
+  END
+  $$;
+  `,
 ];

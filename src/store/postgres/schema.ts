@@ -160,6 +160,23 @@ export const sourceTotals = pgTable("source_totals", {
   since: ms("since").notNull(),
 });
 
+/** Dashboard sessions every instance can read; the cookie value only as its SHA-256. */
+export const sessions = pgTable(
+  "sessions",
+  {
+    idHash: text("id_hash").primaryKey(),
+    csrf: text("csrf").notNull(),
+    /** The signed-in principal as JSON. */
+    principal: text("principal").notNull(),
+    /** The API key signed in with, so revoking it ends its sessions. */
+    keyId: text("key_id"),
+    expiresAt: ms("expires_at").notNull(),
+    /** What the last action did, shown once on the next page, as JSON. */
+    notice: text("notice"),
+  },
+  (t) => [index("sessions_key_id").on(t.keyId)],
+);
+
 /** Written by migrate(): one row per applied migration. */
 export const relaySchema = pgTable("relay_schema", {
   version: integer("version").notNull(),

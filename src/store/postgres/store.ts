@@ -9,6 +9,7 @@ import { pgDigests } from "./digests.ts";
 import { pgKeys } from "./keys.ts";
 import { insertDeliveries, WAKE_CHANNEL, writeGroup } from "./record.ts";
 import { pgPurgeBatch } from "./retention.ts";
+import { pgSessions } from "./sessions.ts";
 import { pgShared } from "./shared.ts";
 import { pgUsage } from "./usage.ts";
 import { type RawClaimed, toClaimed } from "../rows.ts";
@@ -128,30 +129,11 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
 
     claim: guarded(async (destination: string, limit: number, now: number, leaseMs: number, cap?: InFlightCap) => {
       if (limit <= 0) return [];
-      // With a cap, claims of one destination queue on a lock, and the count is taken after it (a statement of its
-      // own sees every claim committed before), so each claim counts what the others already hold.
-      const take = cap === undefined ? sql`${limit}` : sql`GREATEST(0, LEAST(${limit}, ${cap.max} - (SELECT n FROM busy)))`;
-      const claimed = (tx: Tx) => tx<Array<RawClaimed & { next_attempt_at: number }>>`
-        WITH busy AS (
-          SELECT count(*) AS n FROM deliveries WHERE status = 'in_flight' AND destination = ${destination}
-          AND id <> ALL(${cap?.finished ?? []}::text[])
-        ),
-        picked AS (
-          SELECT id FROM deliveries
-          WHERE status = 'pending' AND destination = ${destination} AND next_attempt_at <= ${now}
-          ORDER BY next_attempt_at LIMIT ${take}
-          FOR UPDATE SKIP LOCKED
-        )
-        UPDATE deliveries d SET status = 'in_flight', lease_until = ${now + leaseMs}, lease_owner = ${owner}
-        FROM picked WHERE d.id = picked.id
-        RETURNING d.id, d.event_id, d.digest_id, d.route, d.destination, d.event_type, d.body, d.attempts, d.created_at,
-                  d.next_attempt_at`;
-      // Sent together (pipelined): the lock, then the claim.
-      const [, rows] = await sql.begin((tx) => [
-        tx`SELECT set_config('synchronous_commit', 'off', true),
-          ${cap === undefined ? tx`NULL` : tx`pg_advisory_xact_lock(hashtext(${`${schema}:claim:${destination}`}))`}`,
-        claimed(tx),
-      ]);
+      // One round trip (relay_claim in migrations.ts): with a cap, claims of one destination queue on a lock and count
+      // after it, so each claim counts what the others already hold.
+      const rows = await sql<Array<RawClaimed & { next_attempt_at: number }>>`
+        SELECT * FROM relay_claim(${destination}, ${limit}, ${now}, ${now + leaseMs}, ${owner}, ${cap?.max ?? null}::int,
+          ${cap?.finished ?? []}::text[], ${`${schema}:claim:${destination}`})`;
       // UPDATE … RETURNING keeps no order: the oldest due go first.
       rows.sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.id < b.id ? -1 : 1));
       return rows.map(toClaimed);
@@ -294,6 +276,7 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
     keys: guardedAll(pgKeys(sql)),
     digests: guardedAll(pgDigests(sql, schema)),
     usage: guardedAll(pgUsage(sql)),
+    sessions: guardedAll(pgSessions(sql)),
   };
   return store;
 }
