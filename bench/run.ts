@@ -21,7 +21,8 @@
 // BENCH_QUIET_WAIT [300 s: how long to wait for other processes to leave the CPU before starting],
 // BENCH_NICE [unset: a nice value for the bench and all it starts, e.g. -10 as root on a machine others share],
 // BENCH_POSTGRES_URL [$RELAY_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432/test; the PostgreSQL phase is
-// skipped with a line saying so when it does not answer], BENCH_POSTGRES_DURATION [10 s], BENCH_POSTGRES_INSTANCES ["1,3"].
+// skipped with a line saying so when it does not answer], BENCH_POSTGRES_DURATION [10 s], BENCH_POSTGRES_INSTANCES ["1,3"],
+// BENCH_ONLY [unset; "hot": only the ingest and delivery phases, printed, nothing written — for comparing two trees].
 import { Database } from "bun:sqlite";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { getPriority, setPriority, tmpdir } from "node:os";
@@ -339,8 +340,10 @@ async function main(): Promise<void> {
   receiverUrl = rcv.url;
 
   // 1. raw ceiling
-  say("\n[1/7] raw ceiling: bare Bun.serve");
-  {
+  const hotOnly = process.env.BENCH_ONLY === "hot";
+  if (hotOnly) r.raw = { rps: NaN } as Results["raw"];
+  else say("\n[1/7] raw ceiling: bare Bun.serve");
+  if (!hotOnly) {
     const raw = await startHelper("raw-server.ts");
     const load = { url: `${raw.url}/api/webhook/bench-source`, body: ORDER, connections: S.connections, threads: S.wrkThreads, workDir: tmpRoot };
     await closedLoad(wrk, { ...load, durationS: S.warmup });
@@ -440,6 +443,11 @@ async function main(): Promise<void> {
         `all delivered ${r.delivery.allDeliveredAfterSpawnS.toFixed(1)} s after spawn; RSS max ${mb(r.rss.drainMax)}; CPU relay ${cores(cpu.relayCores)}, machine ${cores(cpu.machineCores)}`,
     );
 
+    if (hotOnly) {
+      await stop(relay.proc, "SIGKILL");
+      await stop(rcv.proc);
+      return;
+    }
     // 3. end to end on the same relay, now idle: open-loop sender, receiver measures arrival − sentAt.
     say(`\n[4/7] end to end at ${fmtInt(S.e2eRate)} events/s (open loop)`);
     await loadgen({ mode: "open", url: ingestUrl(relay), body: ORDER, rate: S.e2eRate, durationS: 2 });

@@ -1,4 +1,5 @@
 import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
 import type { Clock } from "../clock.ts";
 import { DEFAULT_EGRESS } from "../config/defaults.ts";
 import type { EgressPolicy } from "../config/types.ts";
@@ -28,7 +29,9 @@ export type Target = { ok: true; address: string } | { ok: false; reason: string
 export async function resolveTarget(url: URL, policy: EgressPolicy = DEFAULT_EGRESS): Promise<Target> {
   const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
   let addresses: string[];
-  try {
+  // An IP literal is its own answer: no lookup, the decision is made on it directly.
+  if (isIP(host) !== 0) addresses = [host];
+  else try {
     addresses = (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
   } catch (error) {
     return { ok: false, reason: `cannot resolve ${host}: ${describeFetchError(error)}` };
@@ -60,8 +63,10 @@ export async function sendAttempt(
       return { startedAt, durationMs: elapsed(), statusCode: null, responseBody: "", retryAfterMs: null, error: target.reason, refused: target.reason };
     }
     // Connect to the address just checked (a second lookup could answer differently); Host and TLS name stay the URL's.
-    const direct = new URL(url);
-    direct.hostname = target.address.includes(":") ? `[${target.address}]` : target.address;
+    // An IP literal already names the checked address: the URL is used as is (same keep-alive pool, no copy).
+    const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+    const direct = host === target.address ? url : new URL(url);
+    if (direct !== url) direct.hostname = target.address.includes(":") ? `[${target.address}]` : target.address;
     const headers = { ...req.headers, host: url.host, "accept-encoding": "identity" };
     const res = await fetch(direct, {
       method: "POST",
