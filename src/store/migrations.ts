@@ -137,4 +137,6 @@ export const migrations: string[] = [
   INSERT INTO source_totals (source, received, last_received_at, since)
     SELECT source, count(*), max(received_at), min(received_at) FROM events GROUP BY source;
   `,
+  // Destination totals are added by the settle batch (one upsert per destination), no longer per attempt by a trigger.
+  `DROP TRIGGER IF EXISTS attempts_count;`,
 ];

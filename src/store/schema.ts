@@ -104,7 +104,7 @@ export const destinationHealth = sqliteTable("destination_health", {
   disabledReason: text("disabled_reason"),
 });
 
-/** Attempts per destination since the start, kept by the attempts_count trigger (migration 6). */
+/** Attempts per destination since the start (migration 6), added by each settle batch (since migration 7). */
 export const destinationTotals = sqliteTable("destination_totals", {
   destination: text("destination").primaryKey(),
   sent: integer("sent").notNull().default(0),

@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 
-// Cumulative usage counters (migration 6): destination_totals, kept by a trigger on attempts, and source_totals,
+// Cumulative usage counters (migration 6): destination_totals, added by each settle batch (migration 7), and source_totals,
 // to which the HTTP side adds accepted and rejected requests in batches.
 
 export interface DestinationTotals {

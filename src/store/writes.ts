@@ -100,15 +100,15 @@ export function hotWrites(sqlite: Database, durability: CommitDurability) {
   );
   const markDelivered = sqlite.query(
     `UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = $at,
-     lease_until = NULL, last_error = NULL WHERE id = $id AND status = 'in_flight'`,
+     lease_until = NULL, last_error = NULL WHERE id = $id AND status = 'in_flight' RETURNING destination`,
   );
   const markRetry = sqlite.query(
     `UPDATE deliveries SET status = 'pending', attempts = attempts + 1, next_attempt_at = $nextAttemptAt,
-     lease_until = NULL, last_error = $error WHERE id = $id AND status = 'in_flight'`,
+     lease_until = NULL, last_error = $error WHERE id = $id AND status = 'in_flight' RETURNING destination`,
   );
   const markDead = sqlite.query(
     `UPDATE deliveries SET status = 'dead', attempts = attempts + 1, lease_until = NULL, last_error = $error
-     WHERE id = $id AND status = 'in_flight'`,
+     WHERE id = $id AND status = 'in_flight' RETURNING destination`,
   );
   const releaseExpired = sqlite.query<unknown, { now: number }>(
     `UPDATE deliveries SET status = 'pending', lease_until = NULL WHERE status = 'in_flight' AND lease_until < $now`,
@@ -162,13 +162,35 @@ export function hotWrites(sqlite: Database, durability: CommitDurability) {
     }),
   );
 
+  const destinationOf = sqlite.query<{ destination: string }, { id: string }>(`SELECT destination FROM deliveries WHERE id = $id`);
+  const addTotals = sqlite.query(
+    `INSERT INTO destination_totals (destination, sent, failed, last_sent_at, since)
+     VALUES ($destination, $sent, $failed, $lastSentAt, $since)
+     ON CONFLICT (destination) DO UPDATE SET sent = sent + excluded.sent, failed = failed + excluded.failed,
+       last_sent_at = coalesce(max(last_sent_at, excluded.last_sent_at), last_sent_at, excluded.last_sent_at)`,
+  );
   const settleGroup = sqlite.transaction((settlements: Settlement[]) => {
+    // Usage totals: one upsert per destination per batch (every attempt counts, matched or not, as in PostgreSQL).
+    const totals = new Map<string, { sent: number; failed: number; lastSentAt: number | null; since: number }>();
     for (const s of settlements) {
       insertAttempt.run({ deliveryId: s.deliveryId, ...s.attempt });
-      if (s.outcome === "delivered") markDelivered.run({ id: s.deliveryId, at: s.at });
-      else if (s.outcome === "retry") markRetry.run({ id: s.deliveryId, nextAttemptAt: s.nextAttemptAt, error: s.error });
-      else markDead.run({ id: s.deliveryId, error: s.error });
+      const row = (s.outcome === "delivered"
+        ? markDelivered.get({ id: s.deliveryId, at: s.at })
+        : s.outcome === "retry"
+          ? markRetry.get({ id: s.deliveryId, nextAttemptAt: s.nextAttemptAt, error: s.error })
+          : markDead.get({ id: s.deliveryId, error: s.error })) as { destination: string } | null;
+      const destination = row?.destination ?? destinationOf.get({ id: s.deliveryId })?.destination;
+      if (destination === undefined) continue;
+      const a = s.attempt;
+      const t = totals.get(destination) ?? { sent: 0, failed: 0, lastSentAt: null, since: a.startedAt };
+      if (a.error === null) {
+        t.sent++;
+        t.lastSentAt = Math.max(t.lastSentAt ?? -Infinity, a.startedAt + a.durationMs);
+      } else t.failed++;
+      t.since = Math.min(t.since, a.startedAt);
+      totals.set(destination, t);
     }
+    for (const [destination, t] of totals) addTotals.run({ destination, ...t });
   });
 
   const setFailingSince = sqlite.query(
