@@ -45,8 +45,24 @@ const NOT_PUBLIC: Array<[string, string]> = [
 const always = ALWAYS_REFUSED.map(([cidr, why]) => ({ range: parseCidr(cidr)!, why }));
 const notPublic = NOT_PUBLIC.map(([cidr, why]) => ({ range: parseCidr(cidr)!, why }));
 
+/** Decisions already made per policy object (a config reload brings new objects); bounded per policy. */
+const decided = new WeakMap<EgressPolicy, Map<string, EgressDecision>>();
+const DECIDED_PER_POLICY = 1024;
+
 /** The decision for one resolved address (any spelling); unparseable addresses are refused. */
 export function decideEgress(policy: EgressPolicy, address: string): EgressDecision {
+  // Pure and asked on every attempt: the bigint parse and range walk is paid once per policy and address.
+  let known = decided.get(policy);
+  if (!known) decided.set(policy, (known = new Map()));
+  const hit = known.get(address);
+  if (hit) return hit;
+  if (known.size >= DECIDED_PER_POLICY) known.clear();
+  const decision = decide(policy, address);
+  known.set(address, decision);
+  return decision;
+}
+
+function decide(policy: EgressPolicy, address: string): EgressDecision {
   const parsed = parseAddress(address);
   if (parsed === null) return { allowed: false, address, reason: `"${address}" is not an IP address` };
   // An IPv6 address that embeds an IPv4 one reaches that IPv4 host: both must pass.
