@@ -445,6 +445,11 @@ async function main(): Promise<void> {
 
     if (hotOnly) {
       await stop(relay.proc, "SIGKILL");
+      if (S.profile) {
+        await receiver("reset");
+        const d = await profiled("delivery-profile", (dir) => copyData(join(tmpRoot, "delivery-profile-copy"), dir), { concurrency: S.concurrency, timeout: "10s" }, () => sleep(S.profileSeconds * 1000));
+        for (const row of [...(d?.self ?? []).slice(0, 25), ...(d?.inclusive ?? []).slice(0, 25)]) say(`  ${JSON.stringify(row)}`);
+      }
       await stop(rcv.proc);
       return;
     }
