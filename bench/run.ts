@@ -449,6 +449,11 @@ async function main(): Promise<void> {
         await receiver("reset");
         const d = await profiled("delivery-profile", (dir) => copyData(join(tmpRoot, "delivery-profile-copy"), dir), { concurrency: S.concurrency, timeout: "10s" }, () => sleep(S.profileSeconds * 1000));
         for (const row of [...(d?.self ?? []).slice(0, 25), ...(d?.inclusive ?? []).slice(0, 25)]) say(`  ${JSON.stringify(row)}`);
+        await receiver("mode?m=hold");
+        const i = await profiled("ingest-profile", () => {}, { concurrency: 1, timeout: "10m" }, (relay) =>
+          closedLoad(wrk, { url: ingestUrl(relay), body: ORDER, connections: S.connections, threads: S.wrkThreads, workDir: tmpRoot, durationS: S.profileSeconds }).then(() => {}),
+          () => receiver("mode?m=ack"));
+        for (const row of [...(i?.self ?? []).slice(0, 25), ...(i?.inclusive ?? []).slice(0, 30)]) say(`  ingest ${JSON.stringify(row)}`);
       }
       await stop(rcv.proc);
       return;
