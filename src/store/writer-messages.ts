@@ -54,7 +54,8 @@ export function writerMessages(deps: WriterMessageDeps): (m: WriterRequest) => v
       // Syncs and settles the groups still waiting for an fsync; their answers go out before the thread ends.
       wal?.close();
       setImmediate(() => {
-        sqlite?.close();
+        // Finalizes the statements drizzle prepared (retention) too: SQLite checkpoints and removes the WAL only then.
+        sqlite?.close(true);
         const done = new Int32Array(m.done);
         Atomics.store(done, 0, 1);
         Atomics.notify(done, 0);

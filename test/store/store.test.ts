@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { newId } from "../../src/ids.ts";
 import { Database } from "bun:sqlite";
@@ -89,6 +90,16 @@ describe("record", () => {
     await store.close();
     store = openStore(path);
     expect((await store.claim("crm", 10, T, 1000)).map((d) => d.eventId)).toEqual([r.eventId]);
+  });
+
+  test("closing checkpoints the WAL into the file and removes it, after a retention batch ran on the writer", async () => {
+    await store.record(event(), [delivery()]);
+    await store.purgeBatch(newId("evt", T + 1), "", 100);
+    expect(existsSync(`${path}-wal`)).toBe(true);
+    await store.close();
+    // A statement left unfinalized on either connection keeps SQLite from checkpointing at close.
+    expect(existsSync(`${path}-wal`)).toBe(false);
+    store = openStore(path);
   });
 });
 
