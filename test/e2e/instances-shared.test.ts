@@ -90,6 +90,9 @@ run("a destination disabled on one instance shows disabled on both; a resume on 
   // Both may reach disable_after on their own; otherwise the other took it in from the database.
   expect(other.lines.some((l) => /"destination disabled( by another instance)?"/.test(l))).toBe(true);
 
+  // The receiver comes back first: a delivery in flight at the disable is back in line after it, and against a receiver
+  // still down it would fail for disable_after (2 s) again and rightly disable the destination once more.
+  receiver.respondWith(() => new Response("ok"));
   // Resumed on the instance that did not disable it: enabled in the database, and no longer disabled anywhere.
   const resumed = await postJson(`${other.url}/api/destinations/flaky/resume`, {}, admin);
   expect(resumed.status).toBe(200);
