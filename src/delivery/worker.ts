@@ -8,6 +8,7 @@ import { attemptDelivery } from "./attempt.ts";
 import * as backoff from "./backoff.ts";
 import { Lane } from "./lane.ts";
 import { Loop } from "./loop.ts";
+import { afterGrant, askNow, grantMs, SHORT_GRANT_RETRY_MS, usableSlots } from "./share.ts";
 import { settlementBatcher } from "./settlements.ts";
 
 export interface WorkerOptions {
@@ -51,6 +52,7 @@ export function createWorker(opts: WorkerOptions) {
   // Reads create no lane: a name asked about is not necessarily a destination.
   const circuitOf = (name: string) => lanes.get(name)?.circuit ?? circuit.CLOSED;
   const active = new Set<Promise<void>>();
+  const shareAsks = new Set<Promise<void>>();
   let startedTotal = 0;
   let lastSweep = 0;
   const settlements = settlementBatcher({
@@ -58,11 +60,6 @@ export function createWorker(opts: WorkerOptions) {
     log,
     batchMs,
     onSettled: opts.onSettled,
-    onWriteEnded: (batch) => {
-      for (const { dest, d } of batch) lanes.get(dest.name)?.settling.delete(d.id);
-      // A shared store counts those rows in its caps until now: the freed room is claimed at once.
-      if (store.shared) wakeSoon();
-    },
     storage: opts.storage,
     storeError,
   });
@@ -122,7 +119,6 @@ export function createWorker(opts: WorkerOptions) {
       delivery: d.id,
       status: s.attempt.statusCode,
     });
-    if (store.shared) lane.settling.add(d.id);
     settlements.add({ s, dest, d });
   };
 
@@ -146,7 +142,7 @@ export function createWorker(opts: WorkerOptions) {
   const dispatch = (dest: DestinationConfig, now: number): void => {
     const lane = laneOf(dest.name);
     while (loop.state !== "stopping" && lane.queue.length > 0) {
-      if (!lane.canStart(dest, now)) return;
+      if (!lane.canStart(slotsOf(dest, lane, now), now)) return;
       const next = lane.queue.shift()!;
       // Its lease would run out mid-attempt: leave it to the sweep, which puts it back in line.
       if (now + dest.timeoutMs >= next.leaseUntil) continue;
@@ -173,14 +169,57 @@ export function createWorker(opts: WorkerOptions) {
     await Promise.allSettled([settlements.written(), ...writing]);
   };
 
+  /** Slots this instance may fill now: the destination's cap, or on a shared outbox this instance's share of it. */
+  const slotsOf = (dest: DestinationConfig, lane: Lane, now: number): number =>
+    store.takeSlots ? usableSlots(lane.share, dest, now) : dest.concurrency;
+
+  /** Asks the store for this instance's share of a destination's cap when short of it or due to renew it. */
+  const askShare = (dest: DestinationConfig, lane: Lane, now: number): void => {
+    const want = store.takeSlots ? askNow(lane.share, dest, now) : null;
+    if (want === null) return;
+    lane.share = { ...lane.share, asking: true };
+    const ask = store.takeSlots!(dest.name, want, dest.concurrency, now, now + grantMs(dest))
+      .then(
+        (granted) => {
+          lane.share = afterGrant(want, granted, now, dest);
+          // Claimed rows that this instance may no longer send go back for the holders of the slots.
+          if (granted === 0) void releaseQueued(lane);
+          else if (loop.state !== "stopping") {
+            refill(dest, clock.now());
+            dispatch(dest, clock.now());
+          }
+        },
+        (error) => {
+          // The grant held so far runs out on its own; attempts stop starting before it does (usableSlots).
+          lane.share = { ...lane.share, asking: false, askAt: clock.now() + SHORT_GRANT_RETRY_MS };
+          storeError("share of the cap not granted", { error: String(error), destination: dest.name });
+        },
+      )
+      .finally(() => shareAsks.delete(ask));
+    shareAsks.add(ask);
+  };
+
+  /** Gives every share back at stop, once the attempts under them are over. */
+  const giveBackShares = async (): Promise<void> => {
+    if (!store.takeSlots) return;
+    const destinations = opts.config().destinations;
+    await Promise.allSettled(
+      [...lanes.values()]
+        .filter((lane) => lane.share.slots > 0)
+        .map((lane) => {
+          const cap = destinations[lane.name]?.concurrency ?? lane.share.slots;
+          lane.share = { ...lane.share, slots: 0, until: 0 };
+          return store.takeSlots!(lane.name, 0, cap, clock.now(), 0);
+        }),
+    );
+  };
+
   // One claim per lane at a time; its rows are dispatched the moment it is answered.
   const claimFor = (dest: DestinationConfig, lane: Lane, want: number, now: number): void => {
     const leaseUntil = now + 3 * dest.timeoutMs + leaseMarginMs;
     const forClosedCircuit = lane.circuit.status === "closed";
-    // Instances sharing the outbox count each other's leases in the claim, so the cap holds in total.
-    const cap = store.shared ? { max: dest.concurrency, finished: [...lane.settling] } : undefined;
     lane.claiming = store
-      .claim(dest.name, want, now, leaseUntil - now, cap)
+      .claim(dest.name, want, now, leaseUntil - now)
       .then(
         (rows) => {
           claimBackoff = backoff.NO_BACKOFF;
@@ -207,11 +246,13 @@ export function createWorker(opts: WorkerOptions) {
   const refill = (dest: DestinationConfig, now: number): void => {
     const lane = laneOf(dest.name);
     // While claims keep failing (storage full or failing), no lane claims until the back-off has passed.
-    const want = backoff.waitMs(claimBackoff, now) > 0 ? 0 : lane.claimWant(dest, now);
+    const want = backoff.waitMs(claimBackoff, now) > 0 ? 0 : lane.claimWant(slotsOf(dest, lane, now), now);
     if (want > 0) claimFor(dest, lane, want, now);
   };
 
   const claimsOut = () => [...lanes.values()].flatMap((lane) => (lane.claiming ? [lane.claiming] : []));
+  /** Claims and asks for shares with the store; a granted share claims in turn. */
+  const storeCallsOut = () => [...claimsOut(), ...shareAsks];
 
   /** One pass over every destination: refill each queue in one claim, then start what the slots allow. */
   const pass = (): void => {
@@ -228,6 +269,7 @@ export function createWorker(opts: WorkerOptions) {
     const destinations = opts.config().destinations;
     for (const lane of lanes.values()) lane.exhausted = false;
     for (const dest of Object.values(destinations)) {
+      askShare(dest, laneOf(dest.name), now);
       refill(dest, now);
       dispatch(dest, now);
     }
@@ -240,7 +282,10 @@ export function createWorker(opts: WorkerOptions) {
     let budget = idleMs;
     // A store that cannot answer leaves the idle sleep as it is; the claims' back-off reports the failure.
     const dues = await Promise.all(
-      Object.values(opts.config().destinations).map((dest) => laneOf(dest.name).dueAt(dest, () => store.nextDueAt(dest.name)).catch(() => null)),
+      Object.values(opts.config().destinations).map((dest) => {
+        const lane = laneOf(dest.name);
+        return lane.dueAt(slotsOf(dest, lane, now), () => store.nextDueAt(dest.name)).catch(() => null);
+      }),
     );
     for (const due of dues) if (due !== null && due !== "skip") budget = Math.min(budget, Math.max(0, due - now));
     return Math.max(budget, backoff.waitMs(claimBackoff, now));
@@ -257,7 +302,7 @@ export function createWorker(opts: WorkerOptions) {
       const before = startedTotal;
       pass();
       // Claims are answered by the writer thread; their rows are dispatched as each answer arrives.
-      await Promise.allSettled(claimsOut());
+      await Promise.allSettled(storeCallsOut());
       return startedTotal > before;
     },
     sleepBudget,
@@ -295,9 +340,10 @@ export function createWorker(opts: WorkerOptions) {
           }),
         ]);
         clearTimeout(timer);
-        await Promise.allSettled(claimsOut());
+        await Promise.allSettled(storeCallsOut());
         await settlements.flush();
         await releaseAllQueued();
+        await giveBackShares();
       });
     },
 
@@ -315,9 +361,9 @@ export function createWorker(opts: WorkerOptions) {
       for (;;) {
         const startedBefore = startedTotal;
         pass();
-        // Answered claims dispatch their rows as they arrive; a fast attempt may be over before the last claim is.
-        await Promise.allSettled(claimsOut());
-        while (active.size > 0) await Promise.allSettled([...active]);
+        // Answered claims dispatch their rows as they arrive (a granted share claims in turn); a fast attempt may be
+        // over before the last claim is.
+        while (storeCallsOut().length > 0 || active.size > 0) await Promise.allSettled([...storeCallsOut(), ...active]);
         await settlements.flush();
         if (startedTotal === startedBefore) break;
       }

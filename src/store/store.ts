@@ -11,7 +11,7 @@ import { eventLookup } from "./event-lookup.ts";
 import { migrations } from "./migrations.ts";
 import { outboxStats } from "./outbox-stats.ts";
 import * as schema from "./schema.ts";
-import { promised, type DestinationHealthRow, type InFlightCap, type InstanceRecord, type Store } from "./types.ts";
+import { promised, type DestinationHealthRow, type InstanceRecord, type Store } from "./types.ts";
 import { usageTable } from "./usage.ts";
 import { inlineWriter, startWriterThread, type Writer } from "./writer.ts";
 import { deliveryInserter, type NewDelivery, type NewEvent, type RecordInput, type RecordResult, type Settlement } from "./writes.ts";
@@ -57,10 +57,6 @@ export function openStore(path: string, options: StoreOptions = {}) {
   const earliestDue = sqlite.query<{ at: number }, { destination: string }>(
     `SELECT next_attempt_at AS at FROM deliveries WHERE status = 'pending' AND destination = $destination
      ORDER BY next_attempt_at LIMIT 1`,
-  );
-  const countInFlight = sqlite.query<{ n: number }, { destination: string; finished: string }>(
-    `SELECT count(*) AS n FROM deliveries WHERE status = 'in_flight' AND destination = $destination
-     AND id NOT IN (SELECT value FROM json_each($finished))`,
   );
   const findSourceId = sqlite.query<{ id: string }, { source: string }>(`SELECT id FROM source_ids WHERE source = $source`);
   const insertSourceId = sqlite.query(
@@ -164,11 +160,8 @@ export function openStore(path: string, options: StoreOptions = {}) {
     },
 
     /** Leases up to `limit` due deliveries of one destination until `now + leaseMs`. */
-    claim(destination: string, limit: number, now: number, leaseMs: number, cap?: InFlightCap) {
-      // One process owns the file and claims one batch per destination at a time, so this count cannot go stale.
-      const inFlight = () => countInFlight.get({ destination, finished: JSON.stringify(cap?.finished ?? []) })!.n;
-      const take = cap === undefined ? limit : Math.min(limit, cap.max - inFlight());
-      return take <= 0 ? Promise.resolve([]) : writer.call("claim", destination, take, now, leaseMs);
+    claim(destination: string, limit: number, now: number, leaseMs: number) {
+      return limit <= 0 ? Promise.resolve([]) : writer.call("claim", destination, limit, now, leaseMs);
     },
 
     /** Records attempts and their outcomes, all in one transaction. */

@@ -45,13 +45,6 @@ export interface InstanceRecord {
   lastSeenAt: number;
 }
 
-/** A per-destination limit counted in the claim, over every instance. */
-export interface InFlightCap {
-  max: number;
-  /** The caller's rows whose attempt has ended but whose settlement is not written yet: not in flight, not counted. */
-  finished?: string[];
-}
-
 export type RateDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
 /** A destination's pause and circuit as shared by every instance (PostgreSQL); the latest update wins. */
@@ -176,17 +169,20 @@ export interface DigestStore {
 
 export interface Store {
   readonly backend: Backend;
-  /** True when other processes claim from the same outbox (PostgreSQL): per-destination caps are then counted in the claim. */
+  /** True when other processes claim from the same outbox (PostgreSQL): each instance sends within its share of a cap (takeSlots). */
   readonly shared: boolean;
   /** Writes the event and its outbox rows in one transaction; resolves once committed and durable. */
   record(event: NewEvent, deliveries: NewDelivery[]): Promise<RecordResult>;
   /** New outbox rows for an event already stored (a replay), in one durable transaction. */
   addDeliveries(event: { id: string; type: string }, rows: NewDelivery[], createdAt: number): Promise<void>;
+  /** Leases up to `limit` due deliveries of one destination until `now + leaseMs`, the longest due first. */
+  claim(destination: string, limit: number, now: number, leaseMs: number): Promise<ClaimedDelivery[]>;
   /**
-   * Leases up to `limit` due deliveries of one destination until `now + leaseMs`; with `cap`, never so many that
-   * the destination's in-flight rows (every holder's) exceed `cap.max`.
+   * Shared stores: sets this instance's share of a destination's concurrency cap to at most `want`, so that the shares
+   * of every instance holding one until `now` or later never add up to more than `cap`; held until `until`. Resolves
+   * with the share granted (0 gives it back).
    */
-  claim(destination: string, limit: number, now: number, leaseMs: number, cap?: InFlightCap): Promise<ClaimedDelivery[]>;
+  takeSlots?(destination: string, want: number, cap: number, now: number, until: number): Promise<number>;
   /** Records attempts and their outcomes, all in one transaction. */
   settle(settlements: Settlement[]): Promise<void>;
   /** Claimed deliveries that were never sent go back in line at once. */

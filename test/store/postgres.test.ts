@@ -5,6 +5,7 @@ import { Unavailable } from "../../src/errors.ts";
 import { newId } from "../../src/ids.ts";
 import { openPostgresStore, type PostgresStore } from "../../src/store/postgres/store.ts";
 import { pgMigrations } from "../../src/store/postgres/migrations.ts";
+import { hintIsForOthersOf, hintPayload } from "../../src/store/postgres/wake.ts";
 import { POSTGRES_URL, postgresEnabled, testSchema } from "../support/postgres.ts";
 import { tcpProxy } from "../support/tcp-proxy.ts";
 import { attempt, delivery, event, T } from "./contract/backends.ts";
@@ -50,16 +51,42 @@ suite("PostgreSQL with several instances", () => {
     await expect(start).rejects.toThrow(/cannot open PostgreSQL at postgres:\/\/relay:\*\*\*@127\.0\.0\.1:1\/relay: .*ECONNREFUSED/);
   });
 
-  test("concurrent claims never lease a row twice, and the per-destination cap holds in total", async () => {
+  test("concurrent claims never lease a row twice", async () => {
     const [a, b, c] = await instances(3);
     await a.record(event(), Array.from({ length: 40 }, () => delivery("crm")));
-    const claims = await Promise.all([a, b, c, a, b, c].map((s) => s.claim("crm", 10, T, 30_000, { max: 7 })));
+    const claims = await Promise.all([a, b, c, a, b, c].map((s) => s.claim("crm", 5, T, 30_000)));
     const ids = claims.flat().map((d) => d.id);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(ids).toHaveLength(7);
-    // Without a cap they share the rest between them, still never one row twice.
+    expect(ids).toHaveLength(30);
     const rest = (await Promise.all([a, b, c].map((s) => s.claim("crm", 20, T, 30_000)))).flat().map((d) => d.id);
     expect(new Set([...ids, ...rest]).size).toBe(40);
+  });
+
+  test("shares of a cap never add up to more than the cap, whoever asks at once; a lapsed share is granted again", async () => {
+    const [a, b, c] = await instances(3);
+    const until = T + 60_000;
+    const granted = await Promise.all([a, b, c, a, b, c].map((s) => s.takeSlots!("crm", 5, 8, T, until)));
+    // Each instance's share is its latest grant; concurrent asks are answered one after the other.
+    const latest = [a, b, c].map((s) => granted.filter((_, i) => [a, b, c, a, b, c][i] === s).at(-1)!);
+    expect(latest.reduce((x, y) => x + y, 0)).toBeLessThanOrEqual(8);
+    expect(latest.reduce((x, y) => x + y, 0)).toBe(8);
+    // Giving back makes room for the others; another destination has its own cap.
+    const heldByA = latest[0];
+    expect(await a.takeSlots!("crm", 0, 8, T, until)).toBe(0);
+    expect(await b.takeSlots!("crm", 8, 8, T, until)).toBe(latest[1] + heldByA);
+    expect(await a.takeSlots!("slack", 3, 3, T, until)).toBe(3);
+    // A share counts until its end: after it, the slots are free for another instance.
+    expect(await c.takeSlots!("crm", 8, 8, until, until + 60_000)).toBe(latest[2]);
+    expect(await c.takeSlots!("crm", 8, 8, until + 1, until + 60_000)).toBe(8);
+  });
+
+  test("a restart gives back the shares this instance held in its previous life, not the others'", async () => {
+    const [a, b] = await instances(2);
+    expect(await a.takeSlots!("crm", 6, 10, T, T + 60_000)).toBe(6);
+    expect(await b.takeSlots!("crm", 10, 10, T, T + 60_000)).toBe(4);
+    await a.releaseLeasesAtStart();
+    expect(await b.takeSlots!("crm", 10, 10, T, T + 60_000)).toBe(10);
+    expect(await a.takeSlots!("crm", 1, 10, T, T + 60_000)).toBe(0);
   });
 
   test("an instance settles and releases only its own leases; at start it gives back only its own", async () => {
@@ -161,6 +188,13 @@ suite("PostgreSQL with several instances", () => {
     const opened = { ...state, paused: false, circuit: "open" as const, openedAt: T + 20, nextProbeAt: T + 50, probeDelayMs: 30, updatedAt: T + 20, updatedBy: "i1" };
     await b.saveDestinationState!(opened);
     expect(await a.destinationStates!()).toEqual([opened]);
+  });
+
+  test("a hint is for the other instances of its schema only", () => {
+    expect(hintIsForOthersOf(hintPayload("relay", "i0"), "relay", "i1")).toBe(true);
+    expect(hintIsForOthersOf(hintPayload("relay", "i0"), "relay", "i0")).toBe(false);
+    expect(hintIsForOthersOf(hintPayload("other", "i0"), "relay", "i1")).toBe(false);
+    expect(hintIsForOthersOf("relay", "relay", "i1")).toBe(false);
   });
 
   test("a commit on one instance wakes the others (NOTIFY); other schemas' commits do not", async () => {

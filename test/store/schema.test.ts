@@ -41,7 +41,11 @@ function drizzleShapes(tables: Record<string, unknown>, kind: "sqlite" | "pg"): 
   for (const value of Object.values(tables)) {
     if (!(kind === "sqlite" ? is(value, SQLiteTable) : is(value, PgTable))) continue;
     const config = kind === "sqlite" ? sqliteTableConfig(value as SQLiteTable) : pgTableConfig(value as PgTable);
-    const columns = config.columns.map((c) => column(c.name, kind === "sqlite" ? c.getSQLType() : pgType(c.getSQLType()), c.notNull, c.primary));
+    // A key over several columns is declared on the table, not on its columns.
+    const keyed = new Set(config.primaryKeys.flatMap((k) => k.columns.map((c) => c.name)));
+    const columns = config.columns.map((c) =>
+      column(c.name, kind === "sqlite" ? c.getSQLType() : pgType(c.getSQLType()), c.notNull, c.primary || keyed.has(c.name)),
+    );
     const indexes = config.indexes.map((i) =>
       indexText(i.config.name!, i.config.unique, i.config.columns.map((c) => (c as { name: string }).name), i.config.where ? render(i.config.where) : null),
     );
@@ -92,8 +96,8 @@ describe("SQLite", () => {
     const store = await openPostgresStore({ url: schema.url, pool: 1 });
     const { sql } = store;
     const actual = new Map<string, Shape>();
-    const columns = await sql<{ table_name: string; column_name: string; data_type: string; is_nullable: string }[]>`
-      SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = ${store.schema}`;
+    const columns = await sql<{ table_name: string; column_name: string; data_type: string; udt_name: string; is_nullable: string }[]>`
+      SELECT table_name, column_name, data_type, udt_name, is_nullable FROM information_schema.columns WHERE table_schema = ${store.schema}`;
     const keys = await sql<{ table_name: string; column_name: string }[]>`
       SELECT k.table_name, k.column_name FROM information_schema.table_constraints c
       JOIN information_schema.key_column_usage k ON k.constraint_name = c.constraint_name AND k.table_schema = c.table_schema
@@ -101,7 +105,9 @@ describe("SQLite", () => {
     const pk = new Set(keys.map((k) => `${k.table_name}.${k.column_name}`));
     for (const c of columns) {
       const shape = actual.get(c.table_name) ?? { columns: [], indexes: [] };
-      shape.columns.push(column(c.column_name, c.data_type, c.is_nullable === "NO", pk.has(`${c.table_name}.${c.column_name}`)));
+      // An array column is data_type ARRAY; its element type is the udt name without the leading underscore.
+      const type = c.data_type === "ARRAY" ? `${c.udt_name.replace(/^_/, "")}[]` : c.data_type;
+      shape.columns.push(column(c.column_name, type, c.is_nullable === "NO", pk.has(`${c.table_name}.${c.column_name}`)));
       actual.set(c.table_name, shape);
     }
     const indexes = await sql<{ tablename: string; indexname: string; indexdef: string }[]>`

@@ -3,16 +3,13 @@ import type { NewDelivery, RecordInput, RecordOutcome } from "../writes.ts";
 
 // The ingest commit on PostgreSQL: a group of records in one transaction, durable before anyone is answered.
 
-/** Wake-up hints for every Relay on one database; the payload is the schema, so Relays in other schemas ignore them. */
-export const WAKE_CHANNEL = "relay_wake";
-
 /**
  * One commit group, durable before it resolves: on the happy path a single statement (its own transaction); when it
  * fails for a record's own reason, each record is retried in a savepoint so only that one fails.
  */
-export async function writeGroup(sql: Sql, schema: string, group: RecordInput[]): Promise<RecordOutcome[]> {
+export async function writeGroup(sql: Sql, group: RecordInput[]): Promise<RecordOutcome[]> {
   try {
-    return await writeRecords(sql, schema, group);
+    return await writeRecords(sql, group);
   } catch (error) {
     // A lost connection fails every record alike (a 503); anything else is some record's own fault.
     if (unavailable(error) !== error) throw error;
@@ -21,7 +18,7 @@ export async function writeGroup(sql: Sql, schema: string, group: RecordInput[])
       const outcomes: RecordOutcome[] = [];
       for (const record of group) {
         try {
-          outcomes.push((await tx.savepoint((sp) => writeRecords(sp, schema, [record])))[0]);
+          outcomes.push((await tx.savepoint((sp) => writeRecords(sp, [record])))[0]);
         } catch (e) {
           outcomes.push({ error: messageOf(e) });
         }
@@ -33,33 +30,22 @@ export async function writeGroup(sql: Sql, schema: string, group: RecordInput[])
 
 /**
  * Inserts the events (a duplicate idempotency key, here or on another instance, inserts nothing: the unique index
- * decides) and the outbox rows of those that were new, and sends the wake-up hint at commit, in one statement.
+ * decides) and the outbox rows of those that were new, in one statement.
  */
-async function writeRecords(q: Sql | Tx, schema: string, group: RecordInput[]): Promise<RecordOutcome[]> {
+async function writeRecords(q: Sql | Tx, group: RecordInput[]): Promise<RecordOutcome[]> {
   // Keys in one order in every group: two instances inserting the same keys wait for each other, never deadlock.
   const events = [...group].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0)).map((r) => r.event);
   const rows = group.flatMap(({ event, deliveries }) => deliveries.map((d) => deliveryRow(event, d, event.receivedAt)));
   const of = <T, K extends keyof T>(list: T[], key: K) => list.map((item) => item[key]);
+  // relay_record (migrations.ts): both inserts in one statement with a generic plan.
   const inserted = await q<{ id: string }[]>`
-    WITH e AS (
-      INSERT INTO events (id, source, type, received_at, headers, body, idempotency_key)
-      SELECT * FROM unnest(
-        ${events.map((e) => e.id)}::text[], ${events.map((e) => e.source)}::text[], ${events.map((e) => e.type)}::text[],
-        ${events.map((e) => e.receivedAt)}::bigint[], ${events.map((e) => JSON.stringify(e.headers))}::text[],
-        ${events.map((e) => e.body)}::text[], ${events.map((e) => e.idempotencyKey ?? null)}::text[])
-      ON CONFLICT DO NOTHING RETURNING id
-    ),
-    d AS (
-      INSERT INTO deliveries (id, event_id, route, destination, event_type, status, body, attempts, next_attempt_at, last_error, created_at)
-      SELECT v.id, v.event_id, v.route, v.destination, v.event_type, v.status, v.body, 0, v.next_attempt_at, v.last_error, v.created_at
-      FROM unnest(
-        ${of(rows, "id")}::text[], ${of(rows, "event_id")}::text[], ${of(rows, "route")}::text[], ${of(rows, "destination")}::text[],
-        ${of(rows, "event_type")}::text[], ${of(rows, "status")}::text[], ${of(rows, "body")}::text[],
-        ${of(rows, "next_attempt_at")}::bigint[], ${of(rows, "last_error")}::text[], ${of(rows, "created_at")}::bigint[]
-      ) AS v(id, event_id, route, destination, event_type, status, body, next_attempt_at, last_error, created_at)
-      WHERE v.event_id IN (SELECT id FROM e)
-    )
-    SELECT id, pg_notify(${WAKE_CHANNEL}, ${schema}) FROM e`;
+    SELECT id FROM relay_record(
+      ${events.map((e) => e.id)}::text[], ${events.map((e) => e.source)}::text[], ${events.map((e) => e.type)}::text[],
+      ${events.map((e) => e.receivedAt)}::bigint[], ${events.map((e) => JSON.stringify(e.headers))}::text[],
+      ${events.map((e) => e.body)}::text[], ${events.map((e) => e.idempotencyKey ?? null)}::text[],
+      ${of(rows, "id")}::text[], ${of(rows, "event_id")}::text[], ${of(rows, "route")}::text[], ${of(rows, "destination")}::text[],
+      ${of(rows, "event_type")}::text[], ${of(rows, "status")}::text[], ${of(rows, "body")}::text[],
+      ${of(rows, "next_attempt_at")}::bigint[], ${of(rows, "last_error")}::text[], ${of(rows, "created_at")}::bigint[]) AS id`;
   const fresh = new Set(inserted.map((r) => r.id));
   const outcomes: RecordOutcome[] = [];
   for (const { event } of group) {

@@ -1,5 +1,5 @@
 import { isNotNull, sql } from "drizzle-orm";
-import { bigint, bigserial, boolean, index, integer, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigint, bigserial, boolean, index, integer, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
 import type { DeliveryStatus } from "../schema.ts";
 
 // The PostgreSQL tables as drizzle sees them; migrations.ts creates them, and test/store/schema.test.ts checks that
@@ -150,6 +150,18 @@ export const destinationTotals = pgTable("destination_totals", {
   lastSentAt: ms("last_sent_at"),
   since: ms("since").notNull(),
 });
+
+/** Each instance's share of a destination's concurrency cap, held until `until` (relay_slots). */
+export const destinationSlots = pgTable(
+  "destination_slots",
+  {
+    destination: text("destination").notNull(),
+    holder: text("holder").notNull(),
+    slots: integer("slots").notNull(),
+    until: ms("until").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.destination, t.holder] })],
+);
 
 /** Requests per source since the start, added in batches by each instance's HTTP side. */
 export const sourceTotals = pgTable("source_totals", {
