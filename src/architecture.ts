@@ -48,6 +48,7 @@ export const PURE = [
   "delivery/circuit.ts",
   "delivery/backoff.ts",
   "delivery/egress.ts",
+  "delivery/share.ts",
 ];
 const IO = ["fs", "fs/promises", "net", "http", "https", "http2", "child_process", "dgram", "dns", "dns/promises", "tls", "worker_threads"];
 export const IO_MODULES = new Set([...IO, ...IO.map((m) => `node:${m}`), "bun", "bun:sqlite"]);
