@@ -15,8 +15,6 @@ export interface SettlementBatcherOptions {
   batchMs: number;
   /** Called for each settlement once it is written. */
   onSettled?: (s: Settlement, dest: DestinationConfig) => void;
-  /** Called with each batch once its write is over, written or failed (the worker's in-flight counts). */
-  onWriteEnded?: (batch: Finished[]) => void;
   /** Told when a batch is written (health). */
   storage?: { succeeded(): void };
   /** Reports a failed write; default log.error (the worker passes one that logs a repeated error once per interval). */
@@ -24,7 +22,7 @@ export interface SettlementBatcherOptions {
 }
 
 /** Gathers finished attempts and writes them to the store in batches; logs each once written. */
-export function settlementBatcher({ store, log, batchMs, onSettled, onWriteEnded, storage, storeError }: SettlementBatcherOptions) {
+export function settlementBatcher({ store, log, batchMs, onSettled, storage, storeError }: SettlementBatcherOptions) {
   const reportError = storeError ?? ((msg: string, fields: Record<string, unknown>) => log.error(msg, fields));
   let batch: Finished[] = [];
   let scheduled = false;
@@ -35,7 +33,7 @@ export function settlementBatcher({ store, log, batchMs, onSettled, onWriteEnded
     const written = batch;
     batch = [];
     if (written.length === 0) return Promise.resolve();
-    const write = store.settle(written.map((b) => b.s)).finally(() => onWriteEnded?.(written)).then(
+    const write = store.settle(written.map((b) => b.s)).then(
       () => {
         storage?.succeeded();
         for (const { s, dest, d } of written) {
