@@ -26,6 +26,11 @@ export function grantMs(dest: DestinationConfig): number {
   return dest.timeoutMs + GRANT_MARGIN_MS;
 }
 
+/** When a grant asked for at `now` runs out: what the store records and what the instance keeps, one figure. */
+export function grantEnd(dest: DestinationConfig, now: number): number {
+  return now + grantMs(dest);
+}
+
 /** Slots usable now: an attempt started now must end (its timeout) before the grant runs out. */
 export function usableSlots(share: Share, dest: DestinationConfig, now: number): number {
   return share.until > now + dest.timeoutMs ? Math.min(share.slots, dest.concurrency) : 0;
@@ -43,5 +48,5 @@ export function askNow(share: Share, dest: DestinationConfig, now: number): numb
 
 /** The share after the store's answer to an ask for `want` made at `now`. */
 export function afterGrant(want: number, granted: number, now: number, dest: DestinationConfig): Share {
-  return { slots: granted, until: granted > 0 ? now + grantMs(dest) : 0, askAt: granted < want ? now + SHORT_GRANT_RETRY_MS : now, asking: false };
+  return { slots: granted, until: granted > 0 ? grantEnd(dest, now) : 0, askAt: granted < want ? now + SHORT_GRANT_RETRY_MS : now, asking: false };
 }

@@ -8,7 +8,7 @@ import { attemptDelivery } from "./attempt.ts";
 import * as backoff from "./backoff.ts";
 import { Lane } from "./lane.ts";
 import { Loop } from "./loop.ts";
-import { afterGrant, askNow, grantMs, SHORT_GRANT_RETRY_MS, usableSlots } from "./share.ts";
+import { afterGrant, askNow, grantEnd, SHORT_GRANT_RETRY_MS, usableSlots } from "./share.ts";
 import { settlementBatcher } from "./settlements.ts";
 
 export interface WorkerOptions {
@@ -178,7 +178,7 @@ export function createWorker(opts: WorkerOptions) {
     const want = store.takeSlots ? askNow(lane.share, dest, now) : null;
     if (want === null) return;
     lane.share = { ...lane.share, asking: true };
-    const ask = store.takeSlots!(dest.name, want, dest.concurrency, now, now + grantMs(dest))
+    const ask = store.takeSlots!(dest.name, want, dest.concurrency, now, grantEnd(dest, now))
       .then(
         (granted) => {
           lane.share = afterGrant(want, granted, now, dest);
