@@ -68,6 +68,7 @@ routes:
     const tookMs = Date.now() - signalledAt;
     expect(code).toBe(0);
     expect(tookMs).toBeLessThan(GRACE_MS);
+    await first.ended;
     expect(first.lines.some((l) => l.includes('"relay stopped"'))).toBe(true);
 
     // Every request the receiver got was answered and settled before the exit: nothing left in flight, nothing lost.

@@ -8,6 +8,8 @@ export interface RelayProcess {
   proc: Subprocess<"ignore", "pipe", "pipe">;
   /** Every stdout/stderr line so far. */
   lines: string[];
+  /** Settles once both pipes are read to their end: every line the process wrote is in `lines`. */
+  ended: Promise<void>;
   kill(signal?: NodeJS.Signals): Promise<number>;
 }
 
@@ -40,8 +42,7 @@ export async function startRelayProcess(
       }
     }
   };
-  void pump(proc.stdout);
-  void pump(proc.stderr);
+  const ended = Promise.all([pump(proc.stdout), pump(proc.stderr)]).then(() => {});
   const exited = proc.exited.then((code) => {
     throw new Error(`relay exited with ${code} before starting:\n${lines.join("\n")}`);
   });
@@ -50,9 +51,12 @@ export async function startRelayProcess(
     url,
     proc,
     lines,
+    ended,
     async kill(signal = "SIGKILL") {
       proc.kill(signal);
-      return proc.exited;
+      const code = await proc.exited;
+      await ended;
+      return code;
     },
   };
 }
