@@ -89,6 +89,7 @@ function claimSettle(writes: Writes, batch: number, rounds: number): number {
     writes.settle(
       claimed.map((d) => ({
         deliveryId: d.id,
+        destination: d.destination,
         attempt: { startedAt: now, durationMs: 1, statusCode: 200, response: '{"status":"success"}', error: null },
         outcome: "delivered" as const,
         at: now,

@@ -260,13 +260,16 @@ export async function sendTest(deps: AdminDestinationsDeps, dest: DestinationCon
     const message = String(error);
     settlement = {
       deliveryId: delivery.id,
+      destination: dest.name,
       attempt: { startedAt: now, durationMs: 0, statusCode: null, response: null, error: message },
       outcome: "dead",
       error: message,
     };
   }
   // A test is a probe: its failure is reported now, not retried later.
-  if (settlement.outcome === "retry") settlement = { deliveryId: delivery.id, attempt: settlement.attempt, outcome: "dead", error: settlement.error };
+  if (settlement.outcome === "retry") {
+    settlement = { deliveryId: delivery.id, destination: dest.name, attempt: settlement.attempt, outcome: "dead", error: settlement.error };
+  }
   await deps.store.settle([settlement]);
   const delivered = settlement.outcome === "delivered";
   // A failed probe is reported by this answer; it is not dead traffic anyone must clear.

@@ -18,12 +18,12 @@ export function settlementFor(
     error: result.error,
   };
   // The policy will refuse it again: not retried until the config changes (a reload revives it).
-  if (result.refused) return { deliveryId: delivery.id, attempt, outcome: "dead", error: result.refused };
+  if (result.refused) return { deliveryId: delivery.id, destination: delivery.destination, attempt, outcome: "dead", error: result.refused };
   let error = result.error;
   if (result.statusCode !== null) {
     const verdict = isAcknowledged(dest.ack, result.statusCode, result.responseBody);
     if (verdict.acknowledged) {
-      return { deliveryId: delivery.id, attempt, outcome: "delivered", at: result.startedAt + result.durationMs };
+      return { deliveryId: delivery.id, destination: delivery.destination, attempt, outcome: "delivered", at: result.startedAt + result.durationMs };
     }
     error = verdict.reason;
     attempt.error = verdict.reason;
@@ -32,6 +32,6 @@ export function settlementFor(
   const retryAfter = result.statusCode !== null && honoursRetryAfter(result.statusCode) ? result.retryAfterMs : null;
   const next = nextAttemptAt(dest.retry, delivery.attempts + 1, failedAt, retryAfter, random);
   const reason = error ?? "failed";
-  if (next === null) return { deliveryId: delivery.id, attempt, outcome: "dead", error: reason };
-  return { deliveryId: delivery.id, attempt, outcome: "retry", nextAttemptAt: next, error: reason };
+  if (next === null) return { deliveryId: delivery.id, destination: delivery.destination, attempt, outcome: "dead", error: reason };
+  return { deliveryId: delivery.id, destination: delivery.destination, attempt, outcome: "retry", nextAttemptAt: next, error: reason };
 }

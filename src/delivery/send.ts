@@ -25,24 +25,51 @@ export interface AttemptResult {
 /** Where an attempt connects: the checked address, or why the policy refuses the destination. */
 export type Target = { ok: true; address: string } | { ok: false; reason: string };
 
-/** Resolves the URL's host and checks every address against the policy; the connection then goes to that address. */
-export async function resolveTarget(url: URL, policy: EgressPolicy = DEFAULT_EGRESS): Promise<Target> {
+/** What an attempt needs from its URL, parsed once per URL: destinations send to the same few URLs again and again. */
+interface ParsedUrl {
+  url: URL;
+  /** The hostname without an IPv6 literal's brackets. */
+  host: string;
+  /** The host is an IP address: it is its own answer, checked without a lookup. */
+  literal: boolean;
+}
+const parsedUrls = new Map<string, ParsedUrl>();
+const PARSED_URLS_KEPT = 1024;
+
+function parseUrl(text: string): ParsedUrl {
+  const hit = parsedUrls.get(text);
+  if (hit) return hit;
+  const url = new URL(text);
   const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
-  let addresses: string[];
-  // An IP literal is its own answer: no lookup, the decision is made on it directly.
-  if (isIP(host) !== 0) addresses = [host];
-  else try {
-    addresses = (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
-  } catch (error) {
-    return { ok: false, reason: `cannot resolve ${host}: ${describeFetchError(error)}` };
-  }
+  const parsed = { url, host, literal: isIP(host) !== 0 };
+  if (parsedUrls.size >= PARSED_URLS_KEPT) parsedUrls.clear();
+  parsedUrls.set(text, parsed);
+  return parsed;
+}
+
+/** Every address must pass: a name that also resolves to a refused address is refused. */
+function checkAddresses(addresses: string[], policy: EgressPolicy, host: string): Target {
   if (addresses.length === 0) return { ok: false, reason: `cannot resolve ${host}` };
-  // Every answer must pass: a name that also resolves to a refused address is refused.
   for (const address of addresses) {
     const decision = decideEgress(policy, address);
     if (!decision.allowed) return { ok: false, reason: `egress refused: ${decision.reason}` };
   }
-  return { ok: true, address: addresses[0] };
+  return { ok: true, address: addresses[0]! };
+}
+
+/** Resolves the URL's host and checks every address against the policy; the connection then goes to that address. */
+export async function resolveTarget(url: URL, policy: EgressPolicy = DEFAULT_EGRESS): Promise<Target> {
+  const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+  if (isIP(host) !== 0) return checkAddresses([host], policy, host);
+  return lookupTarget(host, policy);
+}
+
+async function lookupTarget(host: string, policy: EgressPolicy): Promise<Target> {
+  try {
+    return checkAddresses((await lookup(host, { all: true, verbatim: true })).map((a) => a.address), policy, host);
+  } catch (error) {
+    return { ok: false, reason: `cannot resolve ${host}: ${describeFetchError(error)}` };
+  }
 }
 
 /** One HTTP attempt: POST with a timeout, redirects not followed, response read up to a bound. */
@@ -57,16 +84,19 @@ export async function sendAttempt(
   const elapsed = () => Math.round(performance.now() - t0);
   const signal = AbortSignal.timeout(timeoutMs);
   try {
-    const url = new URL(req.url);
-    const target = await resolveTarget(url, policy);
+    const { url, host, literal } = parseUrl(req.url);
+    // An IP literal is decided here without a lookup (the decision is cached per policy and address).
+    const target = literal ? checkAddresses([host], policy, host) : await lookupTarget(host, policy);
     if (!target.ok) {
       return { startedAt, durationMs: elapsed(), statusCode: null, responseBody: "", retryAfterMs: null, error: target.reason, refused: target.reason };
     }
     // Connect to the address just checked (a second lookup could answer differently); Host and TLS name stay the URL's.
-    // An IP literal already names the checked address: the URL is used as is (same keep-alive pool, no copy).
-    const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
-    const direct = host === target.address ? url : new URL(url);
-    if (direct !== url) direct.hostname = target.address.includes(":") ? `[${target.address}]` : target.address;
+    // An IP literal already names the checked address: the URL is sent as written (same keep-alive pool, no copy).
+    let direct: string | URL = req.url;
+    if (!literal) {
+      direct = new URL(url);
+      direct.hostname = target.address.includes(":") ? `[${target.address}]` : target.address;
+    }
     const headers = { ...req.headers, host: url.host, "accept-encoding": "identity" };
     const res = await fetch(direct, {
       method: "POST",

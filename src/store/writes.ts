@@ -61,7 +61,12 @@ export interface AttemptRecord {
   error: string | null;
 }
 
-export type Settlement = { deliveryId: string; attempt: AttemptRecord } & (
+export type Settlement = {
+  deliveryId: string;
+  /** The delivery's destination, which its totals count the attempt under. */
+  destination: string;
+  attempt: AttemptRecord;
+} & (
   | { outcome: "delivered"; at: number }
   | { outcome: "retry"; nextAttemptAt: number; error: string }
   | { outcome: "dead"; error: string }
@@ -100,15 +105,15 @@ export function hotWrites(sqlite: Database, durability: CommitDurability) {
   );
   const markDelivered = sqlite.query(
     `UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = $at,
-     lease_until = NULL, last_error = NULL WHERE id = $id AND status = 'in_flight' RETURNING destination`,
+     lease_until = NULL, last_error = NULL WHERE id = $id AND status = 'in_flight'`,
   );
   const markRetry = sqlite.query(
     `UPDATE deliveries SET status = 'pending', attempts = attempts + 1, next_attempt_at = $nextAttemptAt,
-     lease_until = NULL, last_error = $error WHERE id = $id AND status = 'in_flight' RETURNING destination`,
+     lease_until = NULL, last_error = $error WHERE id = $id AND status = 'in_flight'`,
   );
   const markDead = sqlite.query(
     `UPDATE deliveries SET status = 'dead', attempts = attempts + 1, lease_until = NULL, last_error = $error
-     WHERE id = $id AND status = 'in_flight' RETURNING destination`,
+     WHERE id = $id AND status = 'in_flight'`,
   );
   const releaseExpired = sqlite.query<unknown, { now: number }>(
     `UPDATE deliveries SET status = 'pending', lease_until = NULL WHERE status = 'in_flight' AND lease_until < $now`,
@@ -162,7 +167,6 @@ export function hotWrites(sqlite: Database, durability: CommitDurability) {
     }),
   );
 
-  const destinationOf = sqlite.query<{ destination: string }, { id: string }>(`SELECT destination FROM deliveries WHERE id = $id`);
   const addTotals = sqlite.query(
     `INSERT INTO destination_totals (destination, sent, failed, last_sent_at, since)
      VALUES ($destination, $sent, $failed, $lastSentAt, $since)
@@ -174,13 +178,10 @@ export function hotWrites(sqlite: Database, durability: CommitDurability) {
     const totals = new Map<string, { sent: number; failed: number; lastSentAt: number | null; since: number }>();
     for (const s of settlements) {
       insertAttempt.run({ deliveryId: s.deliveryId, ...s.attempt });
-      const row = (s.outcome === "delivered"
-        ? markDelivered.get({ id: s.deliveryId, at: s.at })
-        : s.outcome === "retry"
-          ? markRetry.get({ id: s.deliveryId, nextAttemptAt: s.nextAttemptAt, error: s.error })
-          : markDead.get({ id: s.deliveryId, error: s.error })) as { destination: string } | null;
-      const destination = row?.destination ?? destinationOf.get({ id: s.deliveryId })?.destination;
-      if (destination === undefined) continue;
+      if (s.outcome === "delivered") markDelivered.run({ id: s.deliveryId, at: s.at });
+      else if (s.outcome === "retry") markRetry.run({ id: s.deliveryId, nextAttemptAt: s.nextAttemptAt, error: s.error });
+      else markDead.run({ id: s.deliveryId, error: s.error });
+      const { destination } = s;
       const a = s.attempt;
       const t = totals.get(destination) ?? { sent: 0, failed: 0, lastSentAt: null, since: a.startedAt };
       if (a.error === null) {

@@ -55,9 +55,9 @@ async function settle(destination: string, deliveryId: string, fate: Fate, at: n
   const [claimed] = await store.claim(destination, 1, at, 60_000);
   expect(claimed.id).toBe(deliveryId);
   const attempt = { startedAt: at, durationMs: 5, statusCode: fate === "delivered" ? 200 : 500, response: "", error: null };
-  if (fate === "delivered") await store.settle([{ deliveryId, attempt, outcome: "delivered", at: at + 5 }]);
-  else if (fate === "dead") await store.settle([{ deliveryId, attempt, outcome: "dead", error: "gone" }]);
-  else await store.settle([{ deliveryId, attempt, outcome: "retry", nextAttemptAt: at + 60_000, error: "later" }]);
+  if (fate === "delivered") await store.settle([{ deliveryId, destination, attempt, outcome: "delivered", at: at + 5 }]);
+  else if (fate === "dead") await store.settle([{ deliveryId, destination, attempt, outcome: "dead", error: "gone" }]);
+  else await store.settle([{ deliveryId, destination, attempt, outcome: "retry", nextAttemptAt: at + 60_000, error: "later" }]);
 }
 
 const count = (table: string) => (store.sqlite.query(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;

@@ -25,7 +25,7 @@ import { attempt, delivery, event, T } from "./contract/backends.ts";
       await sqlite.record(event({ idempotencyKey: `k${i}` }), rows);
     }
     const claimed = await sqlite.claim("crm", 10, T, 60_000);
-    await sqlite.settle(claimed.slice(0, 8).map((d) => ({ deliveryId: d.id, attempt: attempt(), outcome: "delivered" as const, at: T })));
+    await sqlite.settle(claimed.slice(0, 8).map((d) => ({ deliveryId: d.id, destination: d.destination, attempt: attempt(), outcome: "delivered" as const, at: T })));
     await sqlite.digests.closeWindow({
       destination: "daily", windowStart: T - 1, windowEnd: T + 1, maxItems: 10, sendEmpty: false,
       buildBody: (items) => `[${items.join(",")}]`, now: T + 1, newId: (p) => newId(p, T),
@@ -80,7 +80,7 @@ import { attempt, delivery, event, T } from "./contract/backends.ts";
     expect(totals.get("crm")).toMatchObject({ sent: 8, failed: 0 });
     expect(await pg.usage.destinations()).toEqual(totals);
     const [d] = await pg.claim("crm", 1, T, 1000);
-    await pg.settle([{ deliveryId: d.id, attempt: attempt(), outcome: "delivered", at: T }]);
+    await pg.settle([{ deliveryId: d.id, destination: d.destination, attempt: attempt(), outcome: "delivered", at: T }]);
     expect((await pg.admin.getDelivery(d.id))!.history.map((h) => h.id)).toEqual([9]);
   });
 

@@ -96,7 +96,7 @@ suite("PostgreSQL with several instances", () => {
     const [mine] = await a.claim("crm", 1, T, 30_000);
     const theirs = await b.claim("crm", 2, T, 30_000);
     expect(await a.release(theirs.map((d) => d.id))).toBe(0);
-    await a.settle([{ deliveryId: theirs[0].id, attempt: attempt(), outcome: "delivered", at: T }]);
+    await a.settle([{ deliveryId: theirs[0].id, destination: theirs[0].destination, attempt: attempt(), outcome: "delivered", at: T }]);
     expect((await b.admin.getDelivery(theirs[0].id))!.status).toBe("in_flight");
     expect(await a.releaseLeasesAtStart()).toBe(1);
     expect((await a.admin.getDelivery(mine.id))!.status).toBe("pending");
@@ -143,7 +143,7 @@ suite("PostgreSQL with several instances", () => {
     const d = delivery();
     await a.record(old, [d]);
     await a.claim("crm", 1, T, 1000);
-    await a.settle([{ deliveryId: d.id, attempt: attempt(), outcome: "delivered", at: T }]);
+    await a.settle([{ deliveryId: d.id, destination: d.destination, attempt: attempt(), outcome: "delivered", at: T }]);
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     const holding = a.sql.begin(async (tx) => {

@@ -126,7 +126,7 @@ describe("claim and settle", () => {
     try {
       const writes = hotWrites(conn, "in-commit");
       const [d] = writes.claim("crm", 1, T, 30_000);
-      writes.settle([{ deliveryId: d.id, attempt: { startedAt: T, durationMs: 1, statusCode: 200, response: "", error: null }, outcome: "delivered", at: T }]);
+      writes.settle([{ deliveryId: d.id, destination: d.destination, attempt: { startedAt: T, durationMs: 1, statusCode: 200, response: "", error: null }, outcome: "delivered", at: T }]);
       writes.releaseExpiredLeases(T);
       expect(conn.query("PRAGMA synchronous").get()).toEqual({ synchronous: 1 });
       expect(writes.record([{ event: event(), deliveries: [] }])).toHaveLength(1);
@@ -149,9 +149,9 @@ describe("claim and settle", () => {
     const [a, b, c] = await store.claim("crm", 3, T, 30_000);
     const attempt = { startedAt: T, durationMs: 5, statusCode: 500, response: "oops", error: "status 500" };
     await store.settle([
-      { deliveryId: a.id, attempt: { ...attempt, statusCode: 200, error: null }, outcome: "delivered", at: T + 5 },
-      { deliveryId: b.id, attempt, outcome: "retry", nextAttemptAt: T + 60_000, error: "status 500" },
-      { deliveryId: c.id, attempt, outcome: "dead", error: "status 500" },
+      { deliveryId: a.id, destination: a.destination, attempt: { ...attempt, statusCode: 200, error: null }, outcome: "delivered", at: T + 5 },
+      { deliveryId: b.id, destination: b.destination, attempt, outcome: "retry", nextAttemptAt: T + 60_000, error: "status 500" },
+      { deliveryId: c.id, destination: c.destination, attempt, outcome: "dead", error: "status 500" },
     ]);
     const rows = store.sqlite
       .query("SELECT id, status, attempts, next_attempt_at AS next, last_error AS err FROM deliveries ORDER BY id")

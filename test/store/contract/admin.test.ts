@@ -83,7 +83,7 @@ eachBackend("admin", (store) => {
     const id = newId("dlv", T);
     await store().admin.insertTestDelivery({ id, destination: "crm", eventType: "relay.test", body: "{}", now: T, leaseUntil: T + 1000 });
     expect(await store().claim("crm", 5, T, 1000)).toEqual([]);
-    await store().settle([{ deliveryId: id, attempt: attempt(), outcome: "delivered", at: T }]);
+    await store().settle([{ deliveryId: id, destination: "crm", attempt: attempt(), outcome: "delivered", at: T }]);
     expect(await store().admin.getDelivery(id)).toMatchObject({ status: "delivered", route: "test-send", eventId: null });
   });
 
@@ -92,7 +92,7 @@ eachBackend("admin", (store) => {
     await store().record(event(), [...ds, delivery("old", { status: "held_for_digest" })]);
     await store().claim("crm", 4, T, 1000);
     await store().settle(
-      ds.slice(0, 3).map((d, i) => ({ deliveryId: d.id, attempt: attempt({ durationMs: (i + 1) * 10, startedAt: T + i }), outcome: "delivered" as const, at: T + i })),
+      ds.slice(0, 3).map((d, i) => ({ deliveryId: d.id, destination: d.destination, attempt: attempt({ durationMs: (i + 1) * 10, startedAt: T + i }), outcome: "delivered" as const, at: T + i })),
     );
     expect(await store().admin.storedDestinations()).toEqual(["crm", "old"]);
     expect(await store().admin.openCounts()).toEqual(
@@ -134,8 +134,8 @@ eachBackend("admin", (store) => {
 
     await store().claim("crm", 2, T + 10, 1000);
     await store().settle([
-      { deliveryId: first.id, attempt: attempt({ startedAt: T + 11, error: "boom", statusCode: 500 }), outcome: "dead", error: "boom" },
-      { deliveryId: later.id, attempt: attempt({ startedAt: T + 12, error: "later", statusCode: 503 }), outcome: "retry", nextAttemptAt: T + 1000, error: "later" },
+      { deliveryId: first.id, destination: first.destination, attempt: attempt({ startedAt: T + 11, error: "boom", statusCode: 500 }), outcome: "dead", error: "boom" },
+      { deliveryId: later.id, destination: later.destination, attempt: attempt({ startedAt: T + 12, error: "later", statusCode: 503 }), outcome: "retry", nextAttemptAt: T + 1000, error: "later" },
     ]);
     expect(await store().admin.lastError("crm", T + 20)).toEqual({ at: T + 12, error: "later" });
     // Once the retry is due it is no longer waiting on its error: the dead one is the latest failure left.
@@ -234,7 +234,7 @@ eachBackend("digests", (store) => {
     expect((await store().admin.getDelivery(deliveryId))!.body).toBe('{"items":[],"part":1,"parts":1}');
     expect(await store().digests.retryDigest(empty.digests[0].id, T)).toBe(false);
     await store().claim("crm", 1, T + 20, 1000);
-    await store().settle([{ deliveryId, attempt: attempt({ error: "x" }), outcome: "dead", error: "x" }]);
+    await store().settle([{ deliveryId, destination: "crm", attempt: attempt({ error: "x" }), outcome: "dead", error: "x" }]);
     expect(await store().digests.digest(empty.digests[0].id)).toMatchObject({ status: "dead", lastError: "x" });
     expect(await store().digests.retryDigest(empty.digests[0].id, T + 30)).toBe(true);
     expect(await store().digests.digest("dig_nope")).toBeNull();

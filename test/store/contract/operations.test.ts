@@ -15,12 +15,12 @@ eachBackend("operations", (store) => {
     await store().claim("crm", 2, T, 1000);
     await store().claim("slack", 1, T, 1000);
     await store().settle([
-      { deliveryId: failed.id, attempt: attempt({ startedAt: T + 1, error: "refused", statusCode: null }), outcome: "retry", nextAttemptAt: T + 100, error: "refused" },
-      { deliveryId: ok.id, attempt: attempt({ startedAt: T + 5, durationMs: 20 }), outcome: "delivered", at: T + 25 },
-      { deliveryId: other.id, attempt: attempt({ startedAt: T + 2, error: "500", statusCode: 500 }), outcome: "dead", error: "500" },
+      { deliveryId: failed.id, destination: failed.destination, attempt: attempt({ startedAt: T + 1, error: "refused", statusCode: null }), outcome: "retry", nextAttemptAt: T + 100, error: "refused" },
+      { deliveryId: ok.id, destination: ok.destination, attempt: attempt({ startedAt: T + 5, durationMs: 20 }), outcome: "delivered", at: T + 25 },
+      { deliveryId: other.id, destination: other.destination, attempt: attempt({ startedAt: T + 2, error: "500", statusCode: 500 }), outcome: "dead", error: "500" },
     ]);
     await store().claim("crm", 1, T + 100, 1000);
-    await store().settle([{ deliveryId: failed.id, attempt: attempt({ startedAt: T + 100, durationMs: 5 }), outcome: "delivered", at: T + 105 }]);
+    await store().settle([{ deliveryId: failed.id, destination: failed.destination, attempt: attempt({ startedAt: T + 100, durationMs: 5 }), outcome: "delivered", at: T + 105 }]);
     const expected = new Map([
       ["crm", { sent: 2, failed: 1, lastSentAt: T + 105, since: T + 1 }],
       ["slack", { sent: 0, failed: 1, lastSentAt: null, since: T + 2 }],

@@ -80,9 +80,9 @@ eachBackend("outbox", (store) => {
     await store().record(event(), [a, b, c]);
     await store().claim("crm", 3, T, 30_000);
     await store().settle([
-      { deliveryId: a.id, attempt: attempt(), outcome: "delivered", at: T + 7 },
-      { deliveryId: b.id, attempt: attempt({ statusCode: 500, error: "HTTP 500" }), outcome: "retry", nextAttemptAt: T + 60_000, error: "HTTP 500" },
-      { deliveryId: c.id, attempt: attempt({ statusCode: null, error: "refused" }), outcome: "dead", error: "refused" },
+      { deliveryId: a.id, destination: a.destination, attempt: attempt(), outcome: "delivered", at: T + 7 },
+      { deliveryId: b.id, destination: b.destination, attempt: attempt({ statusCode: 500, error: "HTTP 500" }), outcome: "retry", nextAttemptAt: T + 60_000, error: "HTTP 500" },
+      { deliveryId: c.id, destination: c.destination, attempt: attempt({ statusCode: null, error: "refused" }), outcome: "dead", error: "refused" },
     ]);
     const got = async (id: string) => (await store().admin.getDelivery(id))!;
     expect(await got(a.id)).toMatchObject({ status: "delivered", attempts: 1, deliveredAt: T + 7, lastError: null });
@@ -144,7 +144,7 @@ eachBackend("outbox", (store) => {
     await store().record(dead, [delivery("crm", { status: "dead", lastError: "x" })]);
     await store().record(fresh, [delivery()]);
     await store().claim("crm", 1, T, 1000);
-    await store().settle([{ deliveryId: d.id, attempt: attempt(), outcome: "delivered", at: T }]);
+    await store().settle([{ deliveryId: d.id, destination: d.destination, attempt: attempt(), outcome: "delivered", at: T }]);
     const batch = await store().purgeBatch("evt_0005", "", 10);
     expect(batch).toEqual({ scanned: 2, events: 1, deliveries: 1, attempts: 1, cursor: dead.id });
     expect(await store().admin.getEvent(done.id)).toBeNull();
