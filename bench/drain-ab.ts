@@ -4,7 +4,11 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUN, killAll, startHelper, stop, threadCpuSeconds, track } from "./lib/proc.ts";
+import { summarizeProfile } from "./lib/profile.ts";
 import { sleep } from "./lib/stats.ts";
+
+// DRAIN_PROFILE=1: each drain under --cpu-prof; prints main-thread µs per delivery of the top functions (self).
+const PROFILE = process.env.DRAIN_PROFILE === "1";
 
 const roots = process.argv.slice(2).filter((a) => !/^\d+$/.test(a));
 const [rounds = 4, count = 50_000] = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
@@ -28,7 +32,10 @@ async function drain(root: string, master: string): Promise<number> {
   for (const f of readdirSync(join(master, "data"))) copyFileSync(join(master, "data", f), join(dir, "data", f));
   writeFileSync(join(dir, "relay.yaml"), `server: { host: 127.0.0.1 }\nstorage: { path: ./data/relay.db }\nsources: { bench: { id: bench-source } }\ndestinations:\n  sink: { url: "${rcv.url}/hook", concurrency: 10, timeout: 10s, ack: { body: '{"status":"success"}' } }\nroutes: [ { name: all, from: bench, to: sink } ]\n`);
   await ctl("reset");
-  const proc = track(Bun.spawn([BUN, join(root, "src", "main.ts"), "serve", "--config", join(dir, "relay.yaml"), "--port", "0"], { cwd: dir, stdout: "ignore", stderr: "inherit" }));
+  const profDir = join(dir, "prof");
+  mkdirSync(profDir);
+  const flags = PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [];
+  const proc = track(Bun.spawn([BUN, ...flags, join(root, "src", "main.ts"), "serve", "--config", join(dir, "relay.yaml"), "--port", "0"], { cwd: dir, stdout: "ignore", stderr: "inherit" }));
   let s: any;
   for (;;) {
     await sleep(250);
@@ -36,7 +43,14 @@ async function drain(root: string, master: string): Promise<number> {
     if (s.unique >= count) break;
   }
   const threads = threadCpuSeconds(proc.pid);
-  await stop(proc, "SIGKILL");
+  await stop(proc, PROFILE ? "SIGTERM" : "SIGKILL", 20_000);
+  if (PROFILE) {
+    const file = readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
+    if (file) {
+      const summary = summarizeProfile(join(profDir, file), 40);
+      for (const row of summary.self) console.log(`  self ${((row.ms * 1000) / s.unique).toFixed(2).padStart(7)} µs  ${row.name}`);
+    }
+  }
   const perDelivery = Object.fromEntries(Object.entries(threads).filter(([, v]) => v > 0.05).map(([k, v]) => [k, Math.round((v / s.unique) * 1e6)]));
   console.log("  µs CPU per delivery by thread", JSON.stringify(perDelivery));
   return Math.round(s.unique / ((s.lastAt - s.firstAt) / 1000));
